@@ -1,0 +1,155 @@
+"""The service app factory: every service is built the same way, with its runtime built in the lifespan.
+
+Nothing here runs at import time: engines, producers and consumers exist only between lifespan start and stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from libs.common.auth import key_table
+from libs.common.contract import Topic, topic_name
+from libs.common.db import create_engine, session_factory
+from libs.common.errors import install_problem_handlers
+from libs.common.health import broker_check, database_check, health_router
+from libs.common.logging import CorrelationIdMiddleware, configure_logging, get_logger
+from libs.common.messaging.consumer import BatchHandler, ConsumerRunner
+from libs.common.messaging.kafka import producer_factory
+from libs.common.messaging.outbox import SESSION_FLAG, Outbox, OutboxRelay
+from libs.common.metrics import MetricsMiddleware, metrics_router
+from libs.common.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """A consumer group of this service: its name (also the inbox key), the topics it reads, its batch handler."""
+
+    name: str
+    topics: frozenset[Topic]
+    handler: BatchHandler
+
+
+@dataclass
+class Runtime:
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    outbox: Outbox
+    relay: OutboxRelay | None = None
+    consumers: list[ConsumerRunner] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed when the handler returns, rolled back when it raises."""
+    rt = runtime(request)
+    async with rt.sessions() as session:
+        async with session.begin():
+            yield session
+        if session.info.get(SESSION_FLAG) and rt.relay is not None:
+            rt.relay.wake()
+
+
+# scope="function": commit before the response is sent, so a 2xx always means the change is durable.
+DBSession = Annotated[AsyncSession, Depends(_session, scope="function")]
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name
+
+
+def create_service_app(
+    *,
+    service: str,
+    title: str,
+    description: str,
+    settings: ServiceSettings,
+    routers: Sequence[APIRouter],
+    consumers: Sequence[ConsumerSpec] = (),
+    on_start: Callable[[FastAPI, Runtime], Awaitable[None]] | None = None,
+    version: str = "0.1.0",
+) -> FastAPI:
+    """Build a motcua service: problem+json errors, correlation ids, metrics, health, outbox relay, consumers."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(service, level=settings.log_level, json=settings.log_json)
+        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size,
+                               echo=settings.database_echo)
+        rt = Runtime(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            outbox=Outbox(source=f"/motcua/{service}", topic_prefix=settings.topic_prefix),
+        )
+        app.state.runtime = rt
+        app.state.api_keys = key_table(settings)
+        app.state.readiness_checks = {"database": database_check(engine)}
+        if settings.kafka_enabled:
+            app.state.readiness_checks["broker"] = broker_check(settings.kafka_bootstrap_servers)
+            rt.relay = OutboxRelay(
+                engine=engine,
+                producer_factory=producer_factory(settings.kafka_bootstrap_servers, f"motcua-{service}"),
+                service=service,
+                batch_size=settings.relay_batch_size,
+                poll_seconds=settings.relay_poll_seconds,
+            )
+            rt.tasks.append(asyncio.create_task(rt.relay.run(), name=f"{service}-relay"))
+            for spec in consumers:
+                runner = ConsumerRunner(
+                    name=spec.name,
+                    engine=engine,
+                    handler=spec.handler,
+                    topics=sorted(topic_name(settings.topic_prefix, t) for t in spec.topics),
+                    bootstrap_servers=settings.kafka_bootstrap_servers,
+                    batch_size=settings.consumer_batch_size,
+                )
+                rt.consumers.append(runner)
+                rt.tasks.append(asyncio.create_task(runner.run(), name=f"{service}-{spec.name}"))
+        if on_start is not None:
+            await on_start(app, rt)
+        log.info("service started", database=engine.url.render_as_string(hide_password=True))
+        try:
+            yield
+        finally:
+            if rt.relay is not None:
+                await rt.relay.stop()
+            for runner in rt.consumers:
+                await runner.stop()
+            for task in rt.tasks:
+                task.cancel()
+            await asyncio.gather(*rt.tasks, return_exceptions=True)
+            await engine.dispose()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    install_problem_handlers(app)
+    app.add_middleware(MetricsMiddleware, service=service)
+    app.add_middleware(CorrelationIdMiddleware)
+    app.include_router(health_router())
+    app.include_router(metrics_router())
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,555 @@
+"""Payload models of every event type motcua publishes: the one contract all five services import.
+
+Rules (docs/events.md): within a version only add optional fields; anything else is a new version with an upcaster
+from the previous one. Consumers read only the fields they need. Times are timezone-aware and normalised to UTC.
+Money is an integer number of VND.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class Topic(StrEnum):
+    """Topic suffixes; the full name is ``<prefix>.<suffix>`` with a deployment-wide prefix (default ``motcua``)."""
+
+    PROCEDURES = "catalogue.procedures"
+    AGENCIES = "catalogue.agencies"
+    DOSSIERS = "intake.dossiers"
+    QUEUE = "intake.queue"
+    DOCUMENTS = "digitisation.documents"
+    PAYMENTS = "payments.payments"
+    PLANS = "reporting.plans"
+
+
+class EventPayload(BaseModel):
+    """Base of every payload: names its event type, version, topic and which field is the aggregate id."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_name: ClassVar[str]
+    version: ClassVar[int] = 1
+    topic: ClassVar[Topic]
+    subject_field: ClassVar[str]
+
+    def subject(self) -> str:
+        return str(getattr(self, self.subject_field))
+
+
+# ---------------------------------------------------------------- shared vocabulary
+
+
+class Channel(StrEnum):
+    """How a dossier was received (national portal codes 1 in person, 2 online, 3 postal)."""
+
+    COUNTER = "counter"
+    ONLINE = "online"
+    POSTAL = "postal"
+
+
+class ReturnChannel(StrEnum):
+    COUNTER = "counter"
+    POSTAL = "postal"
+    ELECTRONIC = "electronic"
+
+
+class OnlineLevel(StrEnum):
+    FULL = "full"
+    PARTIAL = "partial"
+    NONE = "none"
+
+
+class LimitUnit(StrEnum):
+    WORKING_DAYS = "working_days"
+    WORKING_HOURS = "working_hours"
+    SAME_DAY = "same_day"
+
+
+class ApplicantKind(StrEnum):
+    PERSON = "person"
+    ORGANISATION = "organisation"
+
+
+class ComponentForm(StrEnum):
+    """How a required document reached the dossier."""
+
+    PAPER = "paper"
+    ELECTRONIC = "electronic"
+    WAREHOUSE = "warehouse"  # taken from the data warehouse / a connected database (DuocLayTuKhoDMQG)
+
+
+class TransferMode(StrEnum):
+    ELECTRONIC = "electronic"
+    PAPER = "paper"
+
+
+class Decision(StrEnum):
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
+class Rating(StrEnum):
+    VERY_SATISFIED = "very_satisfied"
+    SATISFIED = "satisfied"
+    UNSATISFIED = "unsatisfied"
+
+
+class PaymentChannel(StrEnum):
+    ONLINE = "online"  # national payment platform (PayGov) or a provincial gateway
+    COUNTER = "counter"  # cash or transfer at the desk
+    POSTAL = "postal"  # paid to the postal operator
+
+
+class TimeLimitData(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    amount: int = Field(ge=0)
+    unit: LimitUnit
+
+
+# ---------------------------------------------------------------- catalogue
+
+
+class Sector(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    code: str | None = None
+    name: str
+
+
+class FeeItem(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    name: str
+    amount_vnd: int | None = Field(default=None, ge=0)  # None: set by the provincial council, not known here
+    kind: str = "fee"  # fee (phí) or charge (lệ phí)
+    payable_online: bool = False
+
+
+class DocumentComponent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    code: str  # document-type code
+    name: str
+    copies: int = 1
+    required: bool = True
+    must_digitise: bool = False
+    reusable_from_warehouse: bool = False
+
+
+class ResultDocument(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    type_code: str
+    name: str
+    electronic: bool = True
+
+
+class ProcessStep(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    order: int
+    actor: str
+    action: str
+    allowance_hours: float = Field(ge=0)
+
+
+class DecisionRef(BaseModel):
+    """The legal act that published, amended or withdrew a procedure."""
+
+    model_config = ConfigDict(frozen=True)
+    number: str
+    signed_on: date
+    effective_on: date
+
+
+class ProcedureSnapshot(BaseModel):
+    """The whole procedure as published, so that consumers keep their own replica."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    code: str
+    version: int
+    name: str
+    sector: Sector
+    levels: list[str]
+    agency_kinds: list[str] = []
+    agency_codes: list[str] = []  # agencies that handle it; empty = any agency at one of `levels`
+    time_limit: TimeLimitData
+    fees: list[FeeItem] = []
+    components: list[DocumentComponent] = []
+    results: list[ResultDocument] = []
+    online_level: OnlineLevel = OnlineLevel.NONE
+    postal_allowed: bool = False
+    cross_boundary_allowed: bool = False
+    inter_agency: bool = False
+    participating_agencies: list[str] = []
+    certification: bool = False
+    public: bool = True
+    process: list[ProcessStep] = []
+    decision: DecisionRef
+    in_force_from: date
+    in_force_until: date | None = None
+
+
+class ProcedurePublished(EventPayload):
+    event_name = "catalogue.procedure.published"
+    topic = Topic.PROCEDURES
+    subject_field = "code"
+    code: str
+    procedure: ProcedureSnapshot
+
+
+class ProcedureAmended(EventPayload):
+    event_name = "catalogue.procedure.amended"
+    topic = Topic.PROCEDURES
+    subject_field = "code"
+    code: str
+    procedure: ProcedureSnapshot
+
+
+class ProcedureWithdrawn(EventPayload):
+    event_name = "catalogue.procedure.withdrawn"
+    topic = Topic.PROCEDURES
+    subject_field = "code"
+    code: str
+    procedure: ProcedureSnapshot
+    withdrawn_on: date
+
+
+class AgencyPublished(EventPayload):
+    event_name = "catalogue.agency.published"
+    topic = Topic.AGENCIES
+    subject_field = "code"
+    code: str
+    name: str
+    level: str
+    parent_code: str | None = None
+    area_kind: str | None = None  # e.g. urban / rural / remote (staff_productivity targets differ)
+    desks: list[str] = []
+    desk_officers: int | None = None
+    procedure_codes: list[str] = []
+
+
+# ---------------------------------------------------------------- intake: dossiers
+
+
+class Applicant(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    kind: ApplicantKind
+    id_code: str  # 12-digit personal identification number or enterprise/tax code; reporting keeps only a keyed hash
+    name: str
+    identified_by_vneid: bool = False
+
+
+class SubmittedComponent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    code: str
+    form: ComponentForm
+    must_digitise: bool = False
+    digitised: bool = False  # a digitised copy was made at reception
+
+
+class DossierReceived(EventPayload):
+    event_name = "intake.dossier.received"
+    topic = Topic.DOSSIERS
+    subject_field = "dossier_code"
+    dossier_code: str
+    procedure_code: str
+    procedure_version: int
+    procedure_name: str
+    sector: Sector
+    online_level: OnlineLevel
+    has_fees: bool
+    certification: bool = False
+    receiving_agency_code: str
+    receiving_level: str
+    handling_agency_code: str
+    handling_level: str
+    desk: str | None = None
+    channel: Channel
+    keyed_in_at_desk: bool = False
+    cross_boundary: bool = False
+    applicant: Applicant
+    components: list[SubmittedComponent] = []
+    time_limit: TimeLimitData
+    received_at: AwareDatetime
+    due_at: AwareDatetime
+    fees_due_vnd: int = 0
+    postal_return_requested: bool = False
+
+
+class DossierTransferred(EventPayload):
+    event_name = "intake.dossier.transferred"
+    topic = Topic.DOSSIERS
+    subject_field = "dossier_code"
+    dossier_code: str
+    from_agency_code: str
+    to_agency_code: str
+    step: str | None = None
+    mode: TransferMode
+    inter_agency: bool
+    at: AwareDatetime
+
+
+class SupplementRequested(EventPayload):
+    """Form 02 during processing: pauses the clock until the supplement arrives."""
+
+    event_name = "intake.dossier.supplement_requested"
+    topic = Topic.DOSSIERS
+    subject_field = "dossier_code"
+    dossier_code: str
+    sequence: int = Field(ge=1)  # the second request makes the dossier late (national index rule)
+    items: list[str]
+    reason: str
+    at: AwareDatetime
+
+
+class SupplementReceived(EventPayload):
+    event_name = "intake.dossier.supplement_received"
+    topic = Topic.DOSSIERS
+    subject_field = "dossier_code"
+    dossier_code: str
+    sequence: int = Field(ge=1)
+    paused_seconds: int = Field(ge=0)  # working time the clock stood still
+    due_at: AwareDatetime  # due time in force after the pause
+    at: AwareDatetime
+
+
+class DossierRefused(EventPayload):
+    """Form 03: refused after acceptance; finished for timeliness."""
+
+    event_name = "intake.dossier.refused"
+    topic = Topic.DOSSIERS
+    subject_field = "dossier_code"
+    dossier_code: str
+    reason: str
+    at: AwareDatetime
+
+
+class DossierWithdrawn(EventPayload):
+    """Withdrawn by the applicant: closed but not finished, left out of timeliness."""
+
+    event_name = "intake.dossier.withdrawn"
+    topic = Topic.DOSSIERS
+    subject_field = "dossier_code"
+    dossier_code: str
+    reason: str | None = None
+    at: AwareDatetime
+
+
+class DossierStopped(EventPayload):
+    event_name = "intake.dossier.stopped"
+    topic = Topic.DOSSIERS
+    subject_field = "dossier_code"
+    dossier_code: str
+    reason: str
+    at: AwareDatetime
+
+
+class DossierResolved(EventPayload):
+    event_name = "intake.dossier.resolved"
+    topic = Topic.DOSSIERS
+    subject_field = "dossier_code"
+    dossier_code: str
+    decision: Decision
+    electronic_result: bool
+    result_refs: list[str] = []  # <dossier code>-KQ<n>
+    due_at: AwareDatetime  # due time in force (pauses included, apology excluded)
+    at: AwareDatetime
+
+
+class DossierReturned(EventPayload):
+    event_name = "intake.dossier.returned"
+    topic = Topic.DOSSIERS
+    subject_field = "dossier_code"
+    dossier_code: str
+    channel: ReturnChannel
+    at: AwareDatetime
+
+
+class DossierApologised(EventPayload):
+    """Form 04: apology with a new appointment; never changes the outcome."""
+
+    event_name = "intake.dossier.apologised"
+    topic = Topic.DOSSIERS
+    subject_field = "dossier_code"
+    dossier_code: str
+    reason: str
+    new_due_at: AwareDatetime
+    at: AwareDatetime
+
+
+class DossierExplained(EventPayload):
+    """Explanation of the cause of lateness to the head of the agency."""
+
+    event_name = "intake.dossier.explained"
+    topic = Topic.DOSSIERS
+    subject_field = "dossier_code"
+    dossier_code: str
+    cause: str
+    at: AwareDatetime
+
+
+class DossierRated(EventPayload):
+    event_name = "intake.dossier.rated"
+    topic = Topic.DOSSIERS
+    subject_field = "dossier_code"
+    dossier_code: str
+    rating: Rating
+    comment: str | None = None
+    at: AwareDatetime
+
+
+class DossierOverdue(EventPayload):
+    """Published once when an unresolved dossier passes its due time."""
+
+    event_name = "intake.dossier.overdue"
+    topic = Topic.DOSSIERS
+    subject_field = "dossier_code"
+    dossier_code: str
+    due_at: AwareDatetime
+    at: AwareDatetime
+
+
+class QueueTicketServed(EventPayload):
+    event_name = "intake.queue.ticket_served"
+    topic = Topic.QUEUE
+    subject_field = "ticket_id"
+    ticket_id: str
+    agency_code: str
+    level: str | None = None
+    desk: str
+    issued_at: AwareDatetime
+    served_at: AwareDatetime
+    wait_seconds: int = Field(ge=0)
+
+
+# ---------------------------------------------------------------- digitisation
+
+
+class DocumentDigitised(EventPayload):
+    event_name = "digitisation.document.digitised"
+    topic = Topic.DOCUMENTS
+    subject_field = "dossier_code"
+    document_id: str  # <identity code>.<document type code>
+    document_version: int = 1
+    type_code: str
+    dossier_code: str | None = None
+    component_code: str | None = None
+    signed: bool = False
+    at: AwareDatetime
+
+    def subject(self) -> str:
+        return self.dossier_code or self.document_id
+
+
+class DocumentReused(EventPayload):
+    event_name = "digitisation.document.reused"
+    topic = Topic.DOCUMENTS
+    subject_field = "dossier_code"
+    document_id: str
+    dossier_code: str
+    component_code: str
+    at: AwareDatetime
+
+
+# ---------------------------------------------------------------- payments
+
+
+class FeeAssessed(EventPayload):
+    event_name = "payments.fee.assessed"
+    topic = Topic.PAYMENTS
+    subject_field = "dossier_code"
+    dossier_code: str
+    procedure_code: str
+    items: list[FeeItem]
+    total_vnd: int = Field(ge=0)
+    at: AwareDatetime
+
+
+class PaymentSucceeded(EventPayload):
+    event_name = "payments.payment.succeeded"
+    topic = Topic.PAYMENTS
+    subject_field = "dossier_code"
+    payment_id: str
+    dossier_code: str
+    procedure_code: str
+    amount_vnd: int = Field(ge=0)
+    channel: PaymentChannel
+    provider: str | None = None  # paygov / provincial gateway id / cash
+    at: AwareDatetime
+
+
+class PaymentFailed(EventPayload):
+    event_name = "payments.payment.failed"
+    topic = Topic.PAYMENTS
+    subject_field = "dossier_code"
+    payment_id: str
+    dossier_code: str
+    procedure_code: str
+    amount_vnd: int = Field(ge=0)
+    channel: PaymentChannel
+    reason: str
+    at: AwareDatetime
+
+
+class PaymentRefunded(EventPayload):
+    event_name = "payments.payment.refunded"
+    topic = Topic.PAYMENTS
+    subject_field = "dossier_code"
+    payment_id: str
+    dossier_code: str
+    amount_vnd: int = Field(ge=0)
+    reason: str
+    at: AwareDatetime
+
+
+# ---------------------------------------------------------------- reporting
+
+
+class PlanTargetData(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    indicator: str
+    comparator: str
+    value: float
+    year: int | None = None
+    scope: dict[str, Any] = {}
+
+
+class PlanLoaded(EventPayload):
+    event_name = "reporting.plan.loaded"
+    topic = Topic.PLANS
+    subject_field = "plan_id"
+    plan_id: str
+    name: str
+    legal_reference: str
+    years: list[int]
+    targets: list[PlanTargetData]
+    at: AwareDatetime
+
+
+EVENT_TYPES: tuple[type[EventPayload], ...] = (
+    ProcedurePublished,
+    ProcedureAmended,
+    ProcedureWithdrawn,
+    AgencyPublished,
+    DossierReceived,
+    DossierTransferred,
+    SupplementRequested,
+    SupplementReceived,
+    DossierRefused,
+    DossierWithdrawn,
+    DossierStopped,
+    DossierResolved,
+    DossierReturned,
+    DossierApologised,
+    DossierExplained,
+    DossierRated,
+    DossierOverdue,
+    QueueTicketServed,
+    DocumentDigitised,
+    DocumentReused,
+    FeeAssessed,
+    PaymentSucceeded,
+    PaymentFailed,
+    PaymentRefunded,
+    PlanLoaded,
+)

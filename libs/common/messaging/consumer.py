@@ -1,0 +1,268 @@
+"""Idempotent consumer: inbox dedupe, one DB transaction per batch, offsets committed after the DB commit.
+
+Redelivery is expected (the local broker has no idempotent producer; a crash between the DB commit and the offset
+commit redelivers a batch), so the inbox, not the producer, makes effects exactly-once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from pydantic import ValidationError
+from sqlalchemy import insert
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from libs.common.contract import Envelope, EventPayload, Topic, registry
+from libs.common.db import insert_ignoring_conflicts, session_factory
+from libs.common.logging import correlation_id, get_logger
+from libs.common.messaging.tables import dead_letter, inbox
+from libs.common.metrics import BATCH_SECONDS, CONSUMER_LAG, EVENTS_CONSUMED, EVENTS_DUPLICATE, EVENTS_FAILED
+
+log = get_logger(__name__)
+
+BatchHandler = Callable[[AsyncSession, list[Envelope]], Awaitable[None]]
+EventHandler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
+
+# Failures of the infrastructure, not of the message: retry the same batch later, never dead-letter it.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, ConnectionError, OSError,
+                                                      TimeoutError)
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, TRANSIENT_ERRORS)
+
+
+@dataclass(frozen=True)
+class Message:
+    """The parts of a Kafka record the runner needs (so tests can feed records without a broker)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+
+class EventHandlers:
+    """Per-type handlers ``async def handle(session, payload, envelope)`` dispatched in order, as one batch handler."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, EventHandler] = {}
+        self._models: dict[str, type[EventPayload]] = {}
+
+    def on(self, model: type[EventPayload]) -> Callable[[EventHandler], EventHandler]:
+        def register(fn: EventHandler) -> EventHandler:
+            self._handlers[model.event_name] = fn
+            self._models[model.event_name] = model
+            return fn
+
+        return register
+
+    @property
+    def topics(self) -> set[Topic]:
+        return {model.topic for model in self._models.values()}
+
+    async def __call__(self, session: AsyncSession, envelopes: list[Envelope]) -> None:
+        for envelope in envelopes:
+            handler = self._handlers.get(envelope.name)
+            if handler is not None:
+                await handler(session, registry.parse(envelope), envelope)
+
+
+class ConsumerRunner:
+    def __init__(
+        self,
+        *,
+        name: str,
+        engine: AsyncEngine,
+        handler: BatchHandler,
+        topics: Sequence[str],
+        bootstrap_servers: str,
+        batch_size: int = 1000,
+        group_id: str | None = None,
+        max_backoff_seconds: float = 10.0,
+    ) -> None:
+        self.name = name
+        self.engine = engine
+        self.sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
+        self.handler = handler
+        self.topics = list(topics)
+        self.bootstrap_servers = bootstrap_servers
+        self.batch_size = batch_size
+        self.group_id = group_id or name
+        self.max_backoff = max_backoff_seconds
+        self._stopped = asyncio.Event()
+        self._consumer: AIOKafkaConsumer | None = None
+
+    # ------------------------------------------------------------------ loop
+
+    async def run(self) -> None:
+        backoff = 0.2
+        while not self._stopped.is_set():
+            try:
+                await self._consume()
+                backoff = 0.2
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer failed; restarting", consumer=self.name, error=repr(exc), backoff=backoff)
+                await self._close()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopped.wait(), backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+
+    async def stop(self) -> None:
+        self._stopped.set()
+        await self._close()
+
+    async def _close(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+
+    async def _consume(self) -> None:
+        consumer = AIOKafkaConsumer(
+            *self.topics,
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.batch_size,
+            metadata_max_age_ms=5000,
+        )
+        await consumer.start()
+        self._consumer = consumer
+        while not self._stopped.is_set():
+            batch = await consumer.getmany(timeout_ms=200, max_records=self.batch_size)
+            if not batch:
+                continue
+            messages = [
+                Message(r.topic, r.partition, r.offset, r.key, r.value or b"")
+                for records in batch.values()
+                for r in records
+            ]
+            try:
+                await self.process(messages)
+            except Exception:
+                # Nothing of this batch is committed: rewind so that it is delivered again after the backoff.
+                for tp, records in batch.items():
+                    consumer.seek(tp, records[0].offset)
+                raise
+            offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
+            await consumer.commit(offsets)
+            for tp, next_offset in offsets.items():
+                highwater = consumer.highwater(tp)
+                if highwater is not None:
+                    CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(max(0, highwater - next_offset))
+
+    # ------------------------------------------------------------------ one batch
+
+    async def process(self, messages: Sequence[Message]) -> None:
+        """Apply a batch: decode, dedupe through the inbox, hand new events to the handler, all in one transaction.
+
+        A message that cannot be applied goes to the dead-letter table (with its raw value, for replay) and the
+        rest of the batch still applies. Transient failures (database or network) propagate: the caller retries.
+        """
+        started = time.perf_counter()
+        envelopes: list[tuple[Message, Envelope]] = []
+        rejected: list[tuple[Message, str]] = []
+        seen: set[str] = set()
+        for message in messages:
+            try:
+                envelope = Envelope.from_bytes(message.value)
+            except (ValidationError, ValueError) as exc:
+                rejected.append((message, f"undecodable envelope: {exc}"))
+                continue
+            if envelope.id in seen:
+                EVENTS_DUPLICATE.labels(self.name).inc()
+                continue
+            seen.add(envelope.id)
+            envelopes.append((message, envelope))
+        try:
+            async with self.sessions() as session, session.begin():
+                await self._apply(session, [e for _, e in envelopes])
+                await self._dead_letter(session, rejected)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.warning("batch failed; applying one by one", consumer=self.name, error=repr(exc))
+            await self._process_one_by_one(envelopes, rejected)
+        BATCH_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+
+    async def _process_one_by_one(
+        self, envelopes: list[tuple[Message, Envelope]], rejected: list[tuple[Message, str]]
+    ) -> None:
+        for message, envelope in envelopes:
+            try:
+                async with self.sessions() as session, session.begin():
+                    await self._apply(session, [envelope])
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                log.error("event dead-lettered", consumer=self.name, event_id=envelope.id, type=envelope.type,
+                          error=repr(exc))
+                rejected.append((message, f"{type(exc).__name__}: {exc}"))
+        async with self.sessions() as session, session.begin():
+            await self._dead_letter(session, rejected)
+
+    async def _apply(self, session: AsyncSession, envelopes: list[Envelope]) -> None:
+        if not envelopes:
+            return
+        now = datetime.now(UTC)
+        stmt = insert_ignoring_conflicts(inbox, self.engine.dialect.name).returning(inbox.c.event_id)
+        fresh_ids: set[str] = set()
+        for chunk_start in range(0, len(envelopes), 1000):
+            chunk = envelopes[chunk_start:chunk_start + 1000]
+            result = await session.execute(
+                stmt.values([{"consumer": self.name, "event_id": e.id, "processed_at": now} for e in chunk])
+            )
+            fresh_ids.update(result.scalars().all())
+        fresh = [e for e in envelopes if e.id in fresh_ids]
+        duplicates = len(envelopes) - len(fresh)
+        if duplicates:
+            EVENTS_DUPLICATE.labels(self.name).inc(duplicates)
+        if not fresh:
+            return
+        token = correlation_id.set(fresh[0].correlationid)
+        try:
+            await self.handler(session, fresh)
+        finally:
+            correlation_id.reset(token)
+        for envelope in fresh:
+            EVENTS_CONSUMED.labels(self.name, envelope.name).inc()
+
+    async def _dead_letter(self, session: AsyncSession, rejected: list[tuple[Message, str]]) -> None:
+        if not rejected:
+            return
+        now = datetime.now(UTC)
+        await session.execute(
+            insert(dead_letter),
+            [
+                {
+                    "consumer": self.name,
+                    "topic": m.topic,
+                    "partition": m.partition,
+                    "offset": m.offset,
+                    "key": m.key.decode(errors="replace") if m.key else None,
+                    "value": m.value.decode(errors="replace"),
+                    "error": error[:4000],
+                    "failed_at": now,
+                }
+                for m, error in rejected
+            ],
+        )
+        EVENTS_FAILED.labels(self.name).inc(len(rejected))
+        rejected.clear()
+
+

@@ -1,0 +1,217 @@
+"""Transactional outbox: append events with the state change, publish them later from a relay."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from libs.common.contract import Envelope, EventPayload, make_envelope, topic_name
+from libs.common.logging import correlation_id, get_logger
+from libs.common.messaging.tables import outbox
+from libs.common.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED, OUTBOX_PUBLISH_ERRORS
+
+log = get_logger(__name__)
+SESSION_FLAG = "outbox_appended"
+
+
+class Outbox:
+    """Appends events to the outbox inside the caller's transaction. The caller's boundary commits."""
+
+    def __init__(self, *, source: str, topic_prefix: str) -> None:
+        self.source = source
+        self.topic_prefix = topic_prefix
+
+    def envelopes(self, payloads: Iterable[EventPayload], at: datetime | None = None) -> list[Envelope]:
+        cid = correlation_id.get()
+        return [make_envelope(p, source=self.source, correlation_id=cid, at=at) for p in payloads]
+
+    async def append(self, session: AsyncSession, *payloads: EventPayload) -> list[Envelope]:
+        envelopes = self.envelopes(payloads)
+        if envelopes:
+            await session.execute(
+                insert(outbox),
+                [self.row(env, payload.topic.value) for env, payload in zip(envelopes, payloads, strict=True)],
+            )
+            session.info[SESSION_FLAG] = True
+        return envelopes
+
+    def row(self, envelope: Envelope, topic_suffix: str) -> dict[str, Any]:
+        return {
+            "event_id": envelope.id,
+            "topic": f"{self.topic_prefix}.{topic_suffix}",
+            "key": envelope.subject,
+            "type": envelope.type,
+            "payload": envelope.model_dump_json(),
+            "created_at": datetime.now(UTC),
+        }
+
+
+class OutboxRelay:
+    """Publishes unpublished outbox rows in id order, marks each after the broker's ack, retries with backoff.
+
+    On PostgreSQL only the relay holding a session-level advisory lock publishes, so several replicas of a service
+    keep per-key order. SQLite is single-process by design.
+    """
+
+    LOCK_KEY = 0x6D6F74637561  # "motcua"
+
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        producer_factory: Any,
+        service: str,
+        batch_size: int = 500,
+        poll_seconds: float = 0.5,
+        max_backoff_seconds: float = 10.0,
+    ) -> None:
+        self.engine = engine
+        self.producer_factory = producer_factory
+        self.service = service
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.max_backoff = max_backoff_seconds
+        self._wake = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._stopping = False
+        self._producer: AIOKafkaProducer | None = None
+        self._lock_conn: AsyncConnection | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._stopped.set()
+        self._wake.set()
+        await self._close_producer()
+        if self._lock_conn is not None:
+            with contextlib.suppress(Exception):
+                await self._lock_conn.close()
+
+    async def run(self) -> None:
+        backoff = 0.2
+        while not self._stopping:
+            try:
+                published = await self.publish_once()
+                backoff = 0.2
+                if published == 0:
+                    await self._idle()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                OUTBOX_PUBLISH_ERRORS.labels(self.service).inc()
+                log.warning("outbox relay failed; retrying", error=repr(exc), backoff_seconds=backoff)
+                await self._close_producer()
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+
+    async def _idle(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+        self._wake.clear()
+
+    async def _sleep(self, seconds: float) -> None:
+        # Requests waking the relay must not turn a broker outage into a hot loop: only stop() cuts this short.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopped.wait(), seconds)
+
+    async def _ensure_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = self.producer_factory()
+            try:
+                await producer.start()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def _close_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                await producer.stop()
+
+    async def _is_leader(self) -> bool:
+        if self.engine.dialect.name != "postgresql":
+            return True
+        if self._lock_conn is None or self._lock_conn.closed:
+            self._lock_conn = await self.engine.connect()
+            got = (await self._lock_conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.LOCK_KEY})).scalar()
+            await self._lock_conn.commit()
+            if not got:
+                await self._lock_conn.close()
+                self._lock_conn = None
+                return False
+        return True
+
+    async def publish_once(self) -> int:
+        """Publish one batch; returns how many rows were published."""
+        if not await self._is_leader():
+            return 0
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.payload, outbox.c.created_at)
+                    .where(outbox.c.published_at.is_(None))
+                    .order_by(outbox.c.id)
+                    .limit(self.batch_size)
+                )
+            ).all()
+            backlog = len(rows)
+            if backlog == self.batch_size:
+                backlog = int(
+                    (await conn.execute(select(func.count()).where(outbox.c.published_at.is_(None)))).scalar_one()
+                )
+        self._observe_backlog(rows, backlog)
+        if not rows:
+            return 0
+        producer = await self._ensure_producer()
+        futures = [
+            await producer.send(row.topic, value=row.payload.encode(), key=row.key.encode()) for row in rows
+        ]
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        acked = [row.id for row, result in zip(rows, results, strict=True) if not isinstance(result, BaseException)]
+        failed = [(row.id, result) for row, result in zip(rows, results, strict=True) if isinstance(result, BaseException)]
+        async with self.engine.begin() as conn:
+            if acked:
+                await conn.execute(
+                    update(outbox).where(outbox.c.id.in_(acked)).values(published_at=datetime.now(UTC))
+                )
+            for row_id, error in failed:
+                await conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id == row_id)
+                    .values(attempts=outbox.c.attempts + 1, last_error=repr(error)[:2000])
+                )
+        OUTBOX_PUBLISHED.labels(self.service).inc(len(acked))
+        if failed:
+            raise RuntimeError(f"{len(failed)} outbox rows not acknowledged: {failed[0][1]!r}")
+        return len(acked)
+
+    def _observe_backlog(self, rows: Sequence[Any], backlog: int) -> None:
+        OUTBOX_BACKLOG.labels(self.service).set(backlog)
+        if rows:
+            oldest = rows[0].created_at
+            if oldest.tzinfo is None:  # SQLite returns naive UTC
+                oldest = oldest.replace(tzinfo=UTC)
+            OUTBOX_OLDEST_AGE.labels(self.service).set((datetime.now(UTC) - oldest).total_seconds())
+        else:
+            OUTBOX_OLDEST_AGE.labels(self.service).set(0)
+
+
+async def outbox_backlog(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(select(func.count()).where(outbox.c.published_at.is_(None)))).scalar_one())
+
+

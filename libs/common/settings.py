@@ -1,0 +1,74 @@
+"""Settings fragments every service composes into its own pydantic-settings class.
+
+A service's class sets ``env_prefix`` (``MOTCUA_INTAKE_`` …); the Kafka, environment and topic-prefix variables are
+shared by the whole suite and keep their own names (``KAFKA_BOOTSTRAP_SERVERS``, ``MOTCUA_ENV``, ``MOTCUA_TOPIC_PREFIX``).
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-only-secret"})
+
+
+class ServiceSettings(BaseSettings):
+    """What every motcua service needs. Subclass with ``model_config = service_config("intake")``."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    service_name: str = "motcua"
+    environment: Environment = Field(
+        Environment.DEVELOPMENT, validation_alias=AliasChoices("MOTCUA_ENV", "environment")
+    )
+    database_url: str = "sqlite+aiosqlite:///var/motcua.db"
+    database_pool_size: int = 10
+    database_echo: bool = False
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "kafka_bootstrap_servers")
+    )
+    topic_prefix: str = Field("motcua", validation_alias=AliasChoices("MOTCUA_TOPIC_PREFIX", "topic_prefix"))
+    kafka_enabled: bool = Field(True, validation_alias=AliasChoices("MOTCUA_KAFKA_ENABLED", "kafka_enabled"))
+    relay_batch_size: int = 500
+    relay_poll_seconds: float = 0.5
+    consumer_batch_size: int = 1000
+    log_level: str = Field("INFO", validation_alias=AliasChoices("MOTCUA_LOG_LEVEL", "log_level"))
+    log_json: bool = Field(True, validation_alias=AliasChoices("MOTCUA_LOG_JSON", "log_json"))
+    # JSON object: token -> {"subject": ..., "roles": [...], "agency_code": ...}. Development adds demo tokens.
+    api_keys: str = Field("{}", validation_alias=AliasChoices("MOTCUA_API_KEYS", "api_keys"))
+    # Key of the HMAC that replaces citizens' identity numbers wherever only a pseudonym is needed.
+    pseudonym_key: str = Field(
+        "dev-only-secret", validation_alias=AliasChoices("MOTCUA_PSEUDONYM_KEY", "pseudonym_key")
+    )
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets_in_production(self) -> ServiceSettings:
+        if self.environment is Environment.PRODUCTION:
+            if self.pseudonym_key in PLACEHOLDER_SECRETS:
+                raise ValueError("MOTCUA_PSEUDONYM_KEY must be set to a real secret in production")
+            if self.api_key_table() == {}:
+                raise ValueError("MOTCUA_API_KEYS must define at least one API key in production")
+        return self
+
+    def api_key_table(self) -> dict[str, dict[str, Any]]:
+        table: dict[str, dict[str, Any]] = json.loads(self.api_keys or "{}")
+        return table
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def service_config(service: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=f"MOTCUA_{service.upper()}_", extra="ignore", env_file=None)
