@@ -9,8 +9,15 @@ from alembic import context
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
-from libs.common.db import create_engine
+from libs.common.db import UtcDateTime, create_engine
 from libs.common.messaging.tables import messaging_metadata
+
+
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    # Migrations stay free of our Python types: a UtcDateTime column is a timestamptz in the database.
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def run(service_metadata: MetaData) -> None:
@@ -18,7 +25,12 @@ def run(service_metadata: MetaData) -> None:
     target: list[MetaData] = [service_metadata, messaging_metadata]
     url = config.get_main_option("sqlalchemy.url")
     assert url, "sqlalchemy.url is not set"
-    options: dict[str, Any] = {"target_metadata": target, "compare_type": True, "render_as_batch": url.startswith("sqlite")}
+    options: dict[str, Any] = {
+        "target_metadata": target,
+        "compare_type": True,
+        "render_as_batch": url.startswith("sqlite"),
+        "render_item": _render_item,
+    }
 
     if context.is_offline_mode():
         context.configure(url=url, literal_binds=True, **options)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, String, Table, Text, text
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text, text
 
-from libs.common.db import BigIntPK, new_metadata
+from libs.common.db import BigIntPK, UtcDateTime, new_metadata
 
 messaging_metadata = new_metadata()
 
@@ -19,8 +19,8 @@ outbox = Table(
     Column("key", String(200), nullable=False),
     Column("type", String(200), nullable=False),
     Column("payload", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("published_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("published_at", UtcDateTime(), nullable=True),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("last_error", Text, nullable=True),
 )
@@ -33,7 +33,7 @@ inbox = Table(
     messaging_metadata,
     Column("consumer", String(100), primary_key=True),
     Column("event_id", String(36), primary_key=True),
-    Column("processed_at", DateTime(timezone=True), nullable=False),
+    Column("processed_at", UtcDateTime(), nullable=False),
 )
 
 # Messages a consumer could not apply (undecodable, unknown type, a rule they break); kept whole for replay.
@@ -48,5 +48,5 @@ dead_letter = Table(
     Column("key", Text, nullable=True),
     Column("value", Text, nullable=False),
     Column("error", Text, nullable=False),
-    Column("failed_at", DateTime(timezone=True), nullable=False),
+    Column("failed_at", UtcDateTime(), nullable=False),
 )
