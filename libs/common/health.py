@@ -55,6 +55,8 @@ def health_router() -> APIRouter:
             except Exception as exc:
                 ok = False
                 results[name] = f"unavailable: {type(exc).__name__}"
-        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": results}, status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "checks": results}, status_code=200 if ok else 503
+        )
 
     return router

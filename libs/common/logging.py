@@ -65,9 +65,7 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
     # Route the standard library's records (uvicorn, aiokafka, sqlalchemy) through the same masking renderer.
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
-            processor=processors[-1], foreign_pre_chain=[*processors[:-1]]
-        )
+        structlog.stdlib.ProcessorFormatter(processor=processors[-1], foreign_pre_chain=[*processors[:-1]])
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -103,5 +101,3 @@ class CorrelationIdMiddleware:
             await self.app(scope, receive, send_with_header)
         finally:
             correlation_id.reset(token)
-
-

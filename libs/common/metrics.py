@@ -31,8 +31,9 @@ EVENTS_CONSUMED = Counter(
 )
 EVENTS_DUPLICATE = Counter("motcua_events_duplicate_total", "Redelivered events skipped by the inbox", ["consumer"])
 EVENTS_FAILED = Counter("motcua_events_failed_total", "Events sent to the dead-letter table", ["consumer"])
-CONSUMER_LAG = Gauge("motcua_consumer_lag", "Messages behind the partition's high-water mark",
-                     ["consumer", "topic", "partition"])
+CONSUMER_LAG = Gauge(
+    "motcua_consumer_lag", "Messages behind the partition's high-water mark", ["consumer", "topic", "partition"]
+)
 BATCH_SECONDS = Histogram("motcua_consumer_batch_seconds", "Time to apply one consumed batch", ["consumer"])
 
 

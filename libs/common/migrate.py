@@ -11,7 +11,6 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("catalogue", "intake", "digitisation", "payments", "reporting")
 

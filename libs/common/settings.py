@@ -1,7 +1,8 @@
 """Settings fragments every service composes into its own pydantic-settings class.
 
-A service's class sets ``env_prefix`` (``MOTCUA_INTAKE_`` …); the Kafka, environment and topic-prefix variables are
-shared by the whole suite and keep their own names (``KAFKA_BOOTSTRAP_SERVERS``, ``MOTCUA_ENV``, ``MOTCUA_TOPIC_PREFIX``).
+A service's class sets ``env_prefix`` (``MOTCUA_INTAKE_`` …); the Kafka, environment and topic-prefix variables
+are shared by the whole suite and keep their own names (``KAFKA_BOOTSTRAP_SERVERS``, ``MOTCUA_ENV``,
+``MOTCUA_TOPIC_PREFIX``).
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
+from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -23,6 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from libs.common.contract import Envelope, EventPayload, Topic, registry
 from libs.common.db import insert_ignoring_conflicts, session_factory
 from libs.common.logging import correlation_id, get_logger
+from libs.common.messaging.kafka import cancelling as _cancelling
+from libs.common.messaging.kafka import close_quietly, ensure_topic_names
 from libs.common.messaging.tables import dead_letter, inbox
 from libs.common.metrics import BATCH_SECONDS, CONSUMER_LAG, EVENTS_CONSUMED, EVENTS_DUPLICATE, EVENTS_FAILED
 
@@ -32,8 +35,13 @@ BatchHandler = Callable[[AsyncSession, list[Envelope]], Awaitable[None]]
 EventHandler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
 
 # Failures of the infrastructure, not of the message: retry the same batch later, never dead-letter it.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, ConnectionError, OSError,
-                                                      TimeoutError)
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    ConnectionError,
+    OSError,
+    TimeoutError,
+)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -79,6 +87,24 @@ class EventHandlers:
                 await handler(session, registry.parse(envelope), envelope)
 
 
+class ClusterChanged(RuntimeError):
+    pass
+
+
+class _RewindOnAssignment(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, runner: ConsumerRunner, consumer: AIOKafkaConsumer) -> None:
+        self.runner = runner
+        self.consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        if self.runner._rewind and assigned:
+            await self.consumer.seek_to_beginning(*assigned)
+            self.runner._rewind = False
+
+
 class ConsumerRunner:
     def __init__(
         self,
@@ -91,6 +117,7 @@ class ConsumerRunner:
         batch_size: int = 1000,
         group_id: str | None = None,
         max_backoff_seconds: float = 10.0,
+        cluster_check_seconds: float = 2.0,
     ) -> None:
         self.name = name
         self.engine = engine
@@ -101,8 +128,11 @@ class ConsumerRunner:
         self.batch_size = batch_size
         self.group_id = group_id or name
         self.max_backoff = max_backoff_seconds
+        self.cluster_check_seconds = cluster_check_seconds
         self._stopped = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
+        self._seen_cluster_id: str | None = None
+        self._rewind = False
 
     # ------------------------------------------------------------------ loop
 
@@ -113,7 +143,12 @@ class ConsumerRunner:
                 await self._consume()
                 backoff = 0.2
             except asyncio.CancelledError:
-                raise
+                # aiokafka cancels its own futures when a connection drops; only our task's cancellation stops us.
+                if _cancelling():
+                    raise
+                log.warning("kafka client cancelled internally; restarting")
+                await self._close()
+                continue
             except Exception as exc:
                 log.warning("consumer failed; restarting", consumer=self.name, error=repr(exc), backoff=backoff)
                 await self._close()
@@ -128,12 +163,34 @@ class ConsumerRunner:
     async def _close(self) -> None:
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
-            with contextlib.suppress(Exception):
-                await consumer.stop()
+            await close_quietly(consumer.stop())
+
+    async def _cluster_id(self) -> str:
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.bootstrap_servers, client_id=f"{self.name}-watch", request_timeout_ms=5000
+        )
+        try:
+            await asyncio.wait_for(admin.start(), 10)
+            return str((await asyncio.wait_for(admin.describe_cluster(), 10))["cluster_id"])
+        finally:
+            await close_quietly(admin.close())
 
     async def _consume(self) -> None:
+        await ensure_topic_names(self.bootstrap_servers, self.topics)
+        cluster_id = await self._cluster_id()
+        if self._seen_cluster_id is not None and cluster_id != self._seen_cluster_id:
+            # Another cluster answers at the same address (a memory-storage broker restarted, a failover to an
+            # empty cluster): our positions and its committed offsets mean nothing. Re-read from the beginning;
+            # the inbox turns everything already applied into a no-op.
+            log.warning(
+                "broker cluster changed; re-reading topics from the beginning",
+                consumer=self.name,
+                previous=self._seen_cluster_id,
+                current=cluster_id,
+            )
+            self._rewind = True
+        self._seen_cluster_id = cluster_id
         consumer = AIOKafkaConsumer(
-            *self.topics,
             bootstrap_servers=self.bootstrap_servers,
             group_id=self.group_id,
             enable_auto_commit=False,
@@ -141,9 +198,16 @@ class ConsumerRunner:
             max_poll_records=self.batch_size,
             metadata_max_age_ms=5000,
         )
+        consumer.subscribe(self.topics, listener=_RewindOnAssignment(self, consumer))
         await consumer.start()
         self._consumer = consumer
+        loop = asyncio.get_running_loop()
+        next_cluster_check = loop.time() + self.cluster_check_seconds
         while not self._stopped.is_set():
+            if loop.time() >= next_cluster_check:
+                next_cluster_check = loop.time() + self.cluster_check_seconds
+                if await self._cluster_id() != self._seen_cluster_id:
+                    raise ClusterChanged("the broker answering is another cluster")
             batch = await consumer.getmany(timeout_ms=200, max_records=self.batch_size)
             if not batch:
                 continue
@@ -210,8 +274,9 @@ class ConsumerRunner:
             except Exception as exc:
                 if is_transient(exc):
                     raise
-                log.error("event dead-lettered", consumer=self.name, event_id=envelope.id, type=envelope.type,
-                          error=repr(exc))
+                log.error(
+                    "event dead-lettered", consumer=self.name, event_id=envelope.id, type=envelope.type, error=repr(exc)
+                )
                 rejected.append((message, f"{type(exc).__name__}: {exc}"))
         async with self.sessions() as session, session.begin():
             await self._dead_letter(session, rejected)
@@ -223,7 +288,7 @@ class ConsumerRunner:
         stmt = insert_ignoring_conflicts(inbox, self.engine.dialect.name).returning(inbox.c.event_id)
         fresh_ids: set[str] = set()
         for chunk_start in range(0, len(envelopes), 1000):
-            chunk = envelopes[chunk_start:chunk_start + 1000]
+            chunk = envelopes[chunk_start : chunk_start + 1000]
             result = await session.execute(
                 stmt.values([{"consumer": self.name, "event_id": e.id, "processed_at": now} for e in chunk])
             )
@@ -264,5 +329,3 @@ class ConsumerRunner:
         )
         EVENTS_FAILED.labels(self.name).inc(len(rejected))
         rejected.clear()
-
-

@@ -3,13 +3,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from libs.common.contract import Topic, topic_name
+
+
+def cancelling() -> bool:
+    """Whether the current task is being cancelled by its owner (not by a library cancelling its own futures)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+async def close_quietly(closing: Awaitable[object], timeout: float = 10.0) -> None:
+    """Close a Kafka client that may already be broken.
+
+    aiokafka's ``stop()`` can raise ``CancelledError`` from its own fetch tasks after a connection drops; that must
+    not kill the loop that restarts the client, while a real cancellation of our task still propagates.
+    """
+    try:
+        await asyncio.wait_for(closing, timeout)
+    except asyncio.CancelledError:
+        if cancelling():
+            raise
+    except Exception:
+        pass
 
 
 def producer_factory(bootstrap_servers: str, client_id: str) -> Callable[[], AIOKafkaProducer]:
@@ -28,12 +50,20 @@ def producer_factory(bootstrap_servers: str, client_id: str) -> Callable[[], AIO
 
 async def ensure_topics(bootstrap_servers: str, prefix: str, partitions: int = 3) -> list[str]:
     """Create every topic of the contract that does not exist yet; returns the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="motcua-admin")
-    await admin.start()
+    return await ensure_topic_names(bootstrap_servers, [topic_name(prefix, t) for t in Topic], partitions)
+
+
+async def ensure_topic_names(bootstrap_servers: str, wanted: Iterable[str], partitions: int = 3) -> list[str]:
+    """Create the named topics that do not exist yet.
+
+    Relays and consumers call this whenever they (re)connect: relying on the broker's auto-creation lets a producer
+    and a consumer race to create the same topic, and Tansu's memory storage can then drop what was just written.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="motcua-admin", request_timeout_ms=5000)
     try:
-        existing = set(await admin.list_topics())
-        wanted = [topic_name(prefix, t) for t in Topic]
-        missing = [name for name in wanted if name not in existing]
+        await asyncio.wait_for(admin.start(), 10)
+        existing = set(await asyncio.wait_for(admin.list_topics(), 10))
+        missing = sorted({name for name in wanted if name not in existing})
         if missing:
             try:
                 await admin.create_topics(
@@ -43,4 +73,4 @@ async def ensure_topics(bootstrap_servers: str, prefix: str, partitions: int = 3
                 pass
         return missing
     finally:
-        await admin.close()
+        await close_quietly(admin.close())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -13,10 +12,12 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from libs.common.contract import Envelope, EventPayload, make_envelope, topic_name
+from libs.common.contract import Envelope, EventPayload, make_envelope
 from libs.common.logging import correlation_id, get_logger
+from libs.common.messaging.kafka import cancelling as _cancelling
+from libs.common.messaging.kafka import close_quietly, ensure_topic_names
 from libs.common.messaging.tables import outbox
-from libs.common.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED, OUTBOX_PUBLISH_ERRORS
+from libs.common.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISH_ERRORS, OUTBOX_PUBLISHED
 
 log = get_logger(__name__)
 SESSION_FLAG = "outbox_appended"
@@ -68,6 +69,7 @@ class OutboxRelay:
         *,
         engine: AsyncEngine,
         producer_factory: Any,
+        bootstrap_servers: str,
         service: str,
         batch_size: int = 500,
         poll_seconds: float = 0.5,
@@ -75,6 +77,7 @@ class OutboxRelay:
     ) -> None:
         self.engine = engine
         self.producer_factory = producer_factory
+        self.bootstrap_servers = bootstrap_servers
         self.service = service
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
@@ -106,7 +109,12 @@ class OutboxRelay:
                 if published == 0:
                     await self._idle()
             except asyncio.CancelledError:
-                raise
+                # aiokafka cancels its own futures when a connection drops; only our task's cancellation stops us.
+                if _cancelling():
+                    raise
+                log.warning("kafka client cancelled internally; restarting")
+                await self._close_producer()
+                continue
             except Exception as exc:
                 OUTBOX_PUBLISH_ERRORS.labels(self.service).inc()
                 log.warning("outbox relay failed; retrying", error=repr(exc), backoff_seconds=backoff)
@@ -130,8 +138,7 @@ class OutboxRelay:
             try:
                 await producer.start()
             except BaseException:
-                with contextlib.suppress(Exception):
-                    await producer.stop()
+                await close_quietly(producer.stop())
                 raise
             self._producer = producer
         return self._producer
@@ -139,15 +146,16 @@ class OutboxRelay:
     async def _close_producer(self) -> None:
         producer, self._producer = self._producer, None
         if producer is not None:
-            with contextlib.suppress(Exception):
-                await producer.stop()
+            await close_quietly(producer.stop())
 
     async def _is_leader(self) -> bool:
         if self.engine.dialect.name != "postgresql":
             return True
         if self._lock_conn is None or self._lock_conn.closed:
             self._lock_conn = await self.engine.connect()
-            got = (await self._lock_conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.LOCK_KEY})).scalar()
+            got = (
+                await self._lock_conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.LOCK_KEY})
+            ).scalar()
             await self._lock_conn.commit()
             if not got:
                 await self._lock_conn.close()
@@ -177,17 +185,22 @@ class OutboxRelay:
         if not rows:
             return 0
         producer = await self._ensure_producer()
-        futures = [
-            await producer.send(row.topic, value=row.payload.encode(), key=row.key.encode()) for row in rows
-        ]
+        # Ask the cluster (without auto-creating) whether the topics exist before every batch: a memory-storage
+        # broker that restarted is an empty cluster, and Tansu acknowledges writes to a topic it does not have.
+        metadata = await producer.client.fetch_all_metadata()
+        missing = {row.topic for row in rows} - set(metadata.topics())
+        if missing:
+            await ensure_topic_names(self.bootstrap_servers, missing)
+            await producer.client.force_metadata_update()
+        futures = [await producer.send(row.topic, value=row.payload.encode(), key=row.key.encode()) for row in rows]
         results = await asyncio.gather(*futures, return_exceptions=True)
         acked = [row.id for row, result in zip(rows, results, strict=True) if not isinstance(result, BaseException)]
-        failed = [(row.id, result) for row, result in zip(rows, results, strict=True) if isinstance(result, BaseException)]
+        failed = [
+            (row.id, result) for row, result in zip(rows, results, strict=True) if isinstance(result, BaseException)
+        ]
         async with self.engine.begin() as conn:
             if acked:
-                await conn.execute(
-                    update(outbox).where(outbox.c.id.in_(acked)).values(published_at=datetime.now(UTC))
-                )
+                await conn.execute(update(outbox).where(outbox.c.id.in_(acked)).values(published_at=datetime.now(UTC)))
             for row_id, error in failed:
                 await conn.execute(
                     update(outbox)
@@ -213,5 +226,3 @@ class OutboxRelay:
 async def outbox_backlog(engine: AsyncEngine) -> int:
     async with engine.connect() as conn:
         return int((await conn.execute(select(func.count()).where(outbox.c.published_at.is_(None)))).scalar_one())
-
-

@@ -24,8 +24,12 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("last_error", Text, nullable=True),
 )
-Index("ix_outbox_unpublished", outbox.c.id, postgresql_where=outbox.c.published_at.is_(None),
-      sqlite_where=outbox.c.published_at.is_(None))
+Index(
+    "ix_outbox_unpublished",
+    outbox.c.id,
+    postgresql_where=outbox.c.published_at.is_(None),
+    sqlite_where=outbox.c.published_at.is_(None),
+)
 
 # One row per (consumer, event id) applied: redelivery of the same event then has no effect.
 inbox = Table(

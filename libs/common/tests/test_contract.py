@@ -35,8 +35,11 @@ def test_every_event_type_is_in_the_contract_once() -> None:
 def test_an_envelope_validates_against_the_published_schema() -> None:
     doc = contract_document()
     envelope = make_envelope(
-        DossierRated(dossier_code="000.00.00.H56-260302-0001", rating=Rating.VERY_SATISFIED,
-                     at=datetime(2026, 3, 2, 3, tzinfo=UTC)),
+        DossierRated(
+            dossier_code="000.00.00.H56-260302-0001",
+            rating=Rating.VERY_SATISFIED,
+            at=datetime(2026, 3, 2, 3, tzinfo=UTC),
+        ),
         source="/motcua/intake",
     )
     as_json = envelope.model_dump(mode="json")
@@ -82,7 +85,9 @@ def test_a_v2_reader_accepts_a_v1_message_through_an_upcaster() -> None:
 
 def test_naive_event_times_are_refused() -> None:
     with pytest.raises(ValueError):
-        Envelope(source="/t", type="vn.motcua.x", subject="s", time=datetime(2026, 1, 1), dataschema="urn:x:v1", data={})
+        Envelope(
+            source="/t", type="vn.motcua.x", subject="s", time=datetime(2026, 1, 1), dataschema="urn:x:v1", data={}
+        )
 
 
 def test_the_default_registry_parses_every_type_it_lists() -> None:

@@ -17,7 +17,12 @@ from libs.common.db import create_engine
 from libs.common.messaging.consumer import ConsumerRunner, Message
 from libs.common.messaging.outbox import Outbox
 from libs.common.messaging.tables import dead_letter, inbox, messaging_metadata, outbox
-from libs.common.testing import create_postgres_database, drop_postgres_database, postgres_server_url, unique_name
+from libs.common.testing import (
+    create_postgres_database,
+    drop_postgres_database,
+    postgres_server_url,
+    unique_name,
+)
 
 pytestmark = pytest.mark.asyncio
 
@@ -54,8 +59,9 @@ def as_message(envelope: Envelope, offset: int) -> Message:
 
 
 test_metadata = MetaData()
-applied = Table("applied", test_metadata, Column("id", Integer, primary_key=True, autoincrement=True),
-                Column("subject", String(50)))
+applied = Table(
+    "applied", test_metadata, Column("id", Integer, primary_key=True, autoincrement=True), Column("subject", String(50))
+)
 
 
 class Recorder:
@@ -108,7 +114,9 @@ class TestConsumerRunner:
         await runner(engine, handler).process(messages)
         assert await handler.seen() == ["D-1", "D-2"]
         async with engine.connect() as conn:
-            rows = (await conn.execute(select(dead_letter.c.offset, dead_letter.c.error).order_by(dead_letter.c.offset))).all()
+            rows = (
+                await conn.execute(select(dead_letter.c.offset, dead_letter.c.error).order_by(dead_letter.c.offset))
+            ).all()
         assert [r.offset for r in rows] == [1, 3]
         assert "cannot apply BAD" in rows[0].error and "undecodable" in rows[1].error
         # The failed event has no inbox row, so a replay from the dead-letter table can still apply it.
@@ -132,13 +140,17 @@ class TestOutbox:
         box = Outbox(source="/test", topic_prefix="p")
         async with AsyncSession(engine) as session:
             async with session.begin():
-                await box.append(session, DossierRated(dossier_code="D-1", rating=Rating.SATISFIED,
-                                                       at=datetime(2026, 1, 5, tzinfo=UTC)))
+                await box.append(
+                    session,
+                    DossierRated(dossier_code="D-1", rating=Rating.SATISFIED, at=datetime(2026, 1, 5, tzinfo=UTC)),
+                )
             # a rolled-back transaction leaves nothing behind
             try:
                 async with session.begin():
-                    await box.append(session, DossierRated(dossier_code="D-2", rating=Rating.SATISFIED,
-                                                           at=datetime(2026, 1, 5, tzinfo=UTC)))
+                    await box.append(
+                        session,
+                        DossierRated(dossier_code="D-2", rating=Rating.SATISFIED, at=datetime(2026, 1, 5, tzinfo=UTC)),
+                    )
                     raise RuntimeError("rollback")
             except RuntimeError:
                 pass
