@@ -10,6 +10,9 @@ class IntakeSettings(ServiceSettings):
 
     service_name: str = "intake"
     database_url: str = "sqlite+aiosqlite:///var/intake.db"
+    # How often the overdue job looks for dossiers that passed their due time (0 disables it).
+    overdue_check_seconds: float = 60.0
+    overdue_batch_size: int = 500
 
 
 @lru_cache

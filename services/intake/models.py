@@ -1,11 +1,12 @@
-"""Intake's own tables. No foreign keys to other services: procedures live here as a replica fed by events."""
+"""Intake's own tables. No foreign keys to other services: procedures and agencies live here as replicas fed by
+the catalogue's events."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Integer, String
+from sqlalchemy import JSON, Boolean, Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from libs.common import db
@@ -27,26 +28,108 @@ class ProcedureReplica(Base):
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class AgencyReplica(Base):
+    """The catalogue's agencies (AgencyPublished): their administrative level and the procedures they handle."""
+
+    __tablename__ = "agency_replica"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    level: Mapped[str] = mapped_column(String(30))
+    parent_code: Mapped[str | None] = mapped_column(String(40))
+    procedure_codes: Mapped[list[str]] = mapped_column(JSON)
+    desks: Mapped[list[str]] = mapped_column(JSON)
+
+
 class DossierSequence(Base):
-    """The day's running number per receiving agency (the XXXX of the dossier code)."""
+    """The day's running number per receiving agency (the XXXX of the dossier code); queue tickets number their
+    day under the key ``queue:<agency code>``."""
 
     __tablename__ = "dossier_sequence"
-    agency_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    agency_code: Mapped[str] = mapped_column(String(60), primary_key=True)
     day_on: Mapped[date] = mapped_column(Date, primary_key=True)
     last: Mapped[int] = mapped_column(Integer)
 
 
 class Dossier(Base):
     __tablename__ = "dossier"
+    __table_args__ = (
+        Index("ix_dossier_status_due_at", "status", "due_at"),
+        Index("ix_dossier_receiving_agency_code_received_at", "receiving_agency_code", "received_at"),
+    )
+
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     procedure_code: Mapped[str] = mapped_column(String(20), index=True)
     procedure_version: Mapped[int] = mapped_column(Integer)
-    receiving_agency_code: Mapped[str] = mapped_column(String(40), index=True)
+    procedure_name: Mapped[str] = mapped_column(String(500))
+    receiving_agency_code: Mapped[str] = mapped_column(String(40))
+    receiving_level: Mapped[str] = mapped_column(String(30))
     handling_agency_code: Mapped[str] = mapped_column(String(40), index=True)
+    handling_level: Mapped[str] = mapped_column(String(30))
+    current_agency_code: Mapped[str] = mapped_column(String(40), index=True)  # who holds it now (after transfers)
+    desk: Mapped[str | None] = mapped_column(String(60))
     channel: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(32), index=True)
+    keyed_in_at_desk: Mapped[bool] = mapped_column(Boolean)
+    cross_boundary: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(32))
+    applicant_kind: Mapped[str] = mapped_column(String(16))
     applicant_name: Mapped[str] = mapped_column(String(300))
     applicant_id_code: Mapped[str] = mapped_column(String(20))
+    identified_by_vneid: Mapped[bool] = mapped_column(Boolean)
+    time_limit_amount: Mapped[int] = mapped_column(Integer)
+    time_limit_unit: Mapped[str] = mapped_column(String(20))
+    fees_due_vnd: Mapped[int] = mapped_column(Integer)
+    submitted_at: Mapped[datetime] = mapped_column(db.UtcDateTime())  # as recorded; received_at is when it counts
     received_at: Mapped[datetime] = mapped_column(db.UtcDateTime(), index=True)
-    due_at: Mapped[datetime] = mapped_column(db.UtcDateTime(), index=True)
+    initial_due_at: Mapped[datetime] = mapped_column(db.UtcDateTime())  # the appointment on form 01
+    due_at: Mapped[datetime] = mapped_column(db.UtcDateTime(), index=True)  # in force: pauses included
+    paused_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())  # start of the pause under way
+    paused_seconds: Mapped[int] = mapped_column(Integer)
+    supplement_requests: Mapped[int] = mapped_column(Integer)
+    apology_due_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())  # new appointment of form 04
+    apologised_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())
+    explained_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime(), index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())  # finished or withdrawn
+    decision: Mapped[str | None] = mapped_column(String(16))
+    electronic_result: Mapped[bool | None] = mapped_column(Boolean)
+    returned_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())
+    return_channel: Mapped[str | None] = mapped_column(String(16))
+    rated_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())
+    rating: Mapped[str | None] = mapped_column(String(20))
+    last_step_at: Mapped[datetime] = mapped_column(db.UtcDateTime())  # a later step may not be dated before it
+    overdue_published_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())
+    # components, applicant contact, result references, reasons: read with the dossier, never queried
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class DossierStep(Base):
+    """One recorded step of a dossier after its receipt: the rows of the process control sheet (form 05)."""
+
+    __tablename__ = "dossier_step"
+    id: Mapped[int] = mapped_column(db.BigIntPK, primary_key=True, autoincrement=True)
+    dossier_code: Mapped[str] = mapped_column(String(64), index=True)
+    command: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(db.UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(120))
+    status_before: Mapped[str] = mapped_column(String(32))
+    status_after: Mapped[str] = mapped_column(String(32))
+    from_agency_code: Mapped[str | None] = mapped_column(String(40))
+    to_agency_code: Mapped[str | None] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class QueueTicket(Base):
+    __tablename__ = "queue_ticket"
+    __table_args__ = (Index("ix_queue_ticket_agency_code_issued_at", "agency_code", "issued_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer)
+    agency_code: Mapped[str] = mapped_column(String(40))
+    level: Mapped[str | None] = mapped_column(String(30))
+    desk: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(16))
+    issued_at: Mapped[datetime] = mapped_column(db.UtcDateTime())
+    called_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())
+    served_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())
+    served_by: Mapped[str | None] = mapped_column(String(120))

@@ -1,18 +1,43 @@
+"""Request and response models of the intake API."""
+
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from libs.common.contract import ApplicantKind, Channel, ComponentForm
+from libs.common.contract import (
+    ApplicantKind,
+    Channel,
+    ComponentForm,
+    Decision,
+    Rating,
+    ReturnChannel,
+    TransferMode,
+)
 from services.intake.domain.codes import is_agency_code, is_enterprise_code, is_procedure_code, personal_id_problem
+
+AT_DESCRIPTION = (
+    "When it happened, if recorded later (historical data, a step done on paper). Never in the future, never before "
+    "the dossier's previous step. Defaults to now."
+)
+
+
+def _agency_code(value: str | None) -> str | None:
+    if value is not None and not is_agency_code(value):
+        raise ValueError("an agency code looks like 000.00.00.H56 (QCVN 102:2016)")
+    return value
 
 
 class ApplicantIn(BaseModel):
     kind: ApplicantKind
     id_code: str = Field(description="12-digit personal identification number, or enterprise/tax code")
     name: str = Field(min_length=1, max_length=300)
-    identified_by_vneid: bool = False
+    identified_by_vneid: bool = Field(False, description="identity verified by the national e-ID (VNeID)")
+    address: str | None = Field(None, max_length=500)
+    phone: str | None = Field(None, max_length=30)
+    email: str | None = Field(None, max_length=200)
 
     @model_validator(mode="after")
     def _id_code_format(self) -> ApplicantIn:
@@ -28,30 +53,42 @@ class ApplicantIn(BaseModel):
 class ComponentIn(BaseModel):
     code: str = Field(min_length=1, max_length=60, description="document-type code from the catalogue")
     form: ComponentForm
-    digitised: bool = False
+    digitised: bool = Field(False, description="a digitised copy was made at reception")
+    copies: int = Field(1, ge=1, le=100)
 
 
 class DossierCreate(BaseModel):
     """A dossier as received at a desk or through the portal."""
 
-    model_config = ConfigDict(json_schema_extra={"example": {
-        "procedure_code": "1.001193",
-        "receiving_agency_code": "000.00.00.H56",
-        "channel": "online",
-        "applicant": {"kind": "person", "id_code": "001204012345", "name": "Nguyễn Văn A"},
-        "components": [{"code": "TP1", "form": "electronic"}],
-    }})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "procedure_code": "1.001193",
+                "receiving_agency_code": "000.00.00.H56",
+                "channel": "online",
+                "applicant": {"kind": "person", "id_code": "001204012345", "name": "Nguyễn Văn A"},
+                "components": [{"code": "TP1", "form": "electronic"}],
+            }
+        }
+    )
 
     procedure_code: str
     receiving_agency_code: str
-    handling_agency_code: str | None = None
-    desk: str | None = None
+    receiving_level: str | None = Field(
+        None, max_length=30, description="administrative level of the receiving agency; default: the agency replica"
+    )
+    handling_agency_code: str | None = Field(None, description="the deciding agency; default: the receiving agency")
+    handling_level: str | None = Field(None, max_length=30, description="level of the deciding agency")
+    desk: str | None = Field(None, max_length=60)
     channel: Channel
-    keyed_in_at_desk: bool = False
-    cross_boundary: bool = False
+    keyed_in_at_desk: bool = Field(
+        False, description="an online dossier keyed in at the desk on the applicant's behalf"
+    )
+    cross_boundary: bool = Field(False, description="received outside the applicant's administrative boundary")
     applicant: ApplicantIn
     components: list[ComponentIn] = []
     postal_return_requested: bool = False
+    content: str | None = Field(None, max_length=2000, description="content of the request, as on form 01")
     at: AwareDatetime | None = Field(None, description="when it was received, if recorded later; never in the future")
 
     @field_validator("procedure_code")
@@ -63,20 +100,248 @@ class DossierCreate(BaseModel):
 
     @field_validator("receiving_agency_code", "handling_agency_code")
     @classmethod
-    def _agency_code(cls, value: str | None) -> str | None:
-        if value is not None and not is_agency_code(value):
-            raise ValueError("an agency code looks like 000.00.00.H56 (QCVN 102:2016)")
+    def _agency_codes(cls, value: str | None) -> str | None:
+        return _agency_code(value)
+
+
+# ---------------------------------------------------------------- lifecycle commands
+
+
+class CommandIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    at: AwareDatetime | None = Field(None, description=AT_DESCRIPTION)
+
+
+class TransferIn(CommandIn):
+    to_agency_code: str
+    step: str | None = Field(None, max_length=200, description="the processing step it moves to")
+    mode: TransferMode = TransferMode.ELECTRONIC
+    note: str | None = Field(None, max_length=2000)
+
+    @field_validator("to_agency_code")
+    @classmethod
+    def _to_agency(cls, value: str) -> str:
+        _agency_code(value)
         return value
 
 
+class SupplementRequestIn(CommandIn):
+    items: list[str] = Field(min_length=1, description="what the applicant must complete, all at once (form 02)")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class SupplementReceivedIn(CommandIn):
+    items: list[str] = []
+
+
+class ReasonIn(CommandIn):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class WithdrawalIn(CommandIn):
+    reason: str | None = Field(None, max_length=2000)
+
+
+class ResultIn(CommandIn):
+    decision: Decision
+    electronic_result: bool
+    result_count: int = Field(1, ge=1, le=50, description="how many result documents (each gets <code>-KQ<n>)")
+
+
+class ReturnIn(CommandIn):
+    channel: ReturnChannel
+
+
+class ApologyIn(CommandIn):
+    reason: str = Field(min_length=1, max_length=2000)
+    new_due_at: AwareDatetime = Field(description="the new appointment told to the applicant (form 04)")
+
+
+class ExplanationIn(CommandIn):
+    cause: str = Field(min_length=1, max_length=4000)
+
+
+class RatingIn(CommandIn):
+    rating: Rating
+    comment: str | None = Field(None, max_length=2000)
+
+
+# ---------------------------------------------------------------- reads
+
+
+class ApplicantRead(BaseModel):
+    kind: ApplicantKind
+    id_code: str
+    name: str
+    identified_by_vneid: bool
+
+
+class TimeLimitRead(BaseModel):
+    amount: int
+    unit: str
+
+
 class DossierRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    """A dossier as staff see it. Times are UTC; ``appointment_text`` is the local appointment as form 01 writes it."""
 
     code: str
-    procedure_code: str
-    receiving_agency_code: str
-    handling_agency_code: str
-    channel: Channel
     status: str
+    procedure_code: str
+    procedure_version: int
+    procedure_name: str
+    receiving_agency_code: str
+    receiving_level: str
+    handling_agency_code: str
+    handling_level: str
+    current_agency_code: str
+    desk: str | None
+    channel: Channel
+    keyed_in_at_desk: bool
+    cross_boundary: bool
+    applicant: ApplicantRead
+    time_limit: TimeLimitRead
+    received_at: datetime
+    initial_due_at: datetime = Field(description="the appointment given at receipt (form 01)")
+    due_at: datetime = Field(description="due time in force: pauses for supplements included, apology excluded")
+    appointment_at: datetime = Field(description="what the applicant is told: the apology's new date if any")
+    appointment_text: str
+    fees_due_vnd: int
+    supplement_requests: int
+    paused_at: datetime | None
+    paused_seconds: int
+    apology_due_at: datetime | None
+    explained_at: datetime | None
+    finished_at: datetime | None
+    decision: str | None
+    electronic_result: bool | None
+    result_refs: list[str]
+    returned_at: datetime | None
+    return_channel: str | None
+    rating: str | None
+    outcome: str | None = Field(description="early / on_time / late once finished; null while open or if withdrawn")
+    overdue: bool
+    allowed_commands: list[str]
+    components: list[dict[str, Any]]
+
+
+class DossierPage(BaseModel):
+    items: list[DossierRead]
+    total: int
+    page: int
+    page_size: int
+
+
+class PublicDossierRead(BaseModel):
+    """What anyone holding the dossier code may see: no personal data beyond a masked name."""
+
+    code: str
+    status: str
+    procedure_name: str
+    applicant: str = Field(description="masked: family name in full, other words as initials ('Nguyễn V. A.')")
+    received_at: datetime
+    appointment_at: datetime
+    appointment_text: str
+    finished_at: datetime | None
+    returned_at: datetime | None
+
+
+class StepRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    command: str
+    at: datetime
+    actor: str
+    status_before: str
+    status_after: str
+    from_agency_code: str | None
+    to_agency_code: str | None
+    note: str | None
+    details: dict[str, Any]
+
+
+class ControlSheetRow(StepRead):
+    result: str = Field(description="early / on_time / late of this step against the due time in force")
+
+
+class ControlSheet(BaseModel):
+    """Form 05 (process control sheet): one row per hand-over and recorded step."""
+
+    dossier_code: str
+    applicant_name: str
+    procedure_name: str
     received_at: datetime
     due_at: datetime
+    handling_agencies: list[str]
+    rows: list[ControlSheetRow]
+
+
+class ImportRowResult(BaseModel):
+    row: int
+    status: str  # accepted / rejected
+    dossier_code: str | None = None
+    errors: list[dict[str, Any]] = []
+
+
+class ImportReport(BaseModel):
+    accepted: int
+    rejected: int
+    rows: list[ImportRowResult]
+
+
+class AgencyCount(BaseModel):
+    agency_code: str
+    received: int
+    finished: int
+
+
+class StatsWindow(BaseModel):
+    from_: date = Field(alias="from")
+    to: date
+    timezone: str = "Asia/Ho_Chi_Minh"
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class DossierStats(BaseModel):
+    window: StatsWindow
+    agencies: list[AgencyCount]
+
+
+# ---------------------------------------------------------------- queue
+
+
+class TicketCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    agency_code: str
+    desk: str = Field(min_length=1, max_length=60)
+    level: str | None = Field(None, max_length=30)
+    at: AwareDatetime | None = Field(None, description=AT_DESCRIPTION)
+
+    @field_validator("agency_code")
+    @classmethod
+    def _agency(cls, value: str) -> str:
+        _agency_code(value)
+        return value
+
+
+class TicketCall(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    desk: str | None = Field(None, max_length=60, description="the desk that calls it, if not the one it was issued at")
+    at: AwareDatetime | None = Field(None, description=AT_DESCRIPTION)
+
+
+class TicketServe(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    at: AwareDatetime | None = Field(None, description=AT_DESCRIPTION)
+
+
+class TicketRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    number: int
+    agency_code: str
+    level: str | None
+    desk: str
+    status: str
+    issued_at: datetime
+    called_at: datetime | None
+    served_at: datetime | None
+    wait_seconds: int | None = None
