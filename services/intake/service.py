@@ -310,7 +310,7 @@ async def _begin(ctx: Context, code: str, command: Command, at: datetime | None)
     except lifecycle.TransitionRefused as refused:
         raise TransitionNotAllowed(
             f"Cannot {command.value.replace('_', ' ')} dossier {code}: it is {before.value.replace('_', ' ')}",
-            status=before.value,
+            state=before.value,
             command=command.value,
             allowed_commands=[c.value for c in lifecycle.allowed_commands(before)],
         ) from refused
@@ -723,7 +723,7 @@ async def _ticket_step(
     after = TICKET_TRANSITIONS.get((status, command))
     if after is None:
         raise TicketTransitionNotAllowed(
-            f"Cannot {command.value} a ticket that is {status.value}", status=status.value, command=command.value
+            f"Cannot {command.value} a ticket that is {status.value}", state=status.value, command=command.value
         )
     previous = ticket.called_at or ticket.issued_at
     return ticket, after, _at(ctx, at, previous)

@@ -70,7 +70,7 @@ class TestReceiveDossier:
         assert [e["field"] for e in response.json()["errors"]] == ["procedure_code"]
 
     async def test_an_unknown_procedure_is_404(self, client: httpx.AsyncClient) -> None:
-        response = await client.post("/dossiers", json=dossier(procedure_code="2.000815"), headers=AUTH["desk"])
+        response = await client.post("/dossiers", json=dossier(procedure_code="2.000999"), headers=AUTH["desk"])
         assert response.status_code == 404
         assert response.json()["code"] == "procedure_unknown"
 
