@@ -77,6 +77,11 @@ class MetricsMiddleware:
 
 
 def _route_template(scope: Scope) -> str:
+    # The router records the matched route in the scope; FastAPI's included routers are not themselves routes with
+    # a path, so matching the app's top-level routes alone would miss every included route.
+    matched = getattr(scope.get("route"), "path", None)
+    if isinstance(matched, str):
+        return matched
     app = scope.get("app")
     router = getattr(app, "router", None)
     for route in getattr(router, "routes", []):
