@@ -124,15 +124,16 @@ def _check_receipt(
     errors: list[dict[str, Any]] = []
     receiving_level = _level(data.receiving_level, receiving, procedure, "receiving_level", errors)
     handling_level = _level(data.handling_level, handling, procedure, "handling_level", errors)
+    named = {e["field"] for e in errors}
     if procedure.levels:
-        if handling_level and handling_level not in procedure.levels:
-            errors.append(
-                field_error(("handling_level",), f"the procedure is handled at {', '.join(procedure.levels)}")
-            )
         # Since 1 July 2025 any desk of the province may receive a dossier of another level or area (cross-boundary).
-        if receiving_level and receiving_level not in procedure.levels and not data.cross_boundary:
+        if receiving_level not in procedure.levels and "receiving_level" not in named and not data.cross_boundary:
             errors.append(
                 field_error(("receiving_level",), f"the procedure is received at {', '.join(procedure.levels)}")
+            )
+        if handling_level not in procedure.levels and "handling_level" not in named:
+            errors.append(
+                field_error(("handling_level",), f"the procedure is handled at {', '.join(procedure.levels)}")
             )
     if procedure.agency_codes and handling_code not in procedure.agency_codes:
         errors.append(field_error(("handling_agency_code",), "this agency does not handle the procedure"))

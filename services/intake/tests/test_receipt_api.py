@@ -101,3 +101,117 @@ class TestOperations:
         assert response.status_code == 404
         assert response.headers["content-type"] == "application/problem+json"
         assert response.headers["x-correlation-id"]
+
+
+class TestReceiptRules:
+    async def test_the_receipt_is_form_01_data(self, client: httpx.AsyncClient) -> None:
+        body = (await client.post("/dossiers", json=dossier(), headers=AUTH["desk"])).json()
+        assert body["status"] == "received"
+        assert body["fees_due_vnd"] == 8000
+        assert body["appointment_text"] == "09 giờ 00 phút, ngày 05/03/2026"
+        assert body["time_limit"] == {"amount": 3, "unit": "working_days"}
+        # levels taken from the agency replica (commune), the handling agency defaults to the receiving one
+        assert (body["receiving_level"], body["handling_level"]) == ("commune", "commune")
+        assert body["handling_agency_code"] == "000.00.00.H56"
+        assert body["allowed_commands"][:2] == ["transfer", "request_supplement"]
+
+    async def test_levels_and_the_deciding_agency_are_recorded_in_the_event(
+        self, client: httpx.AsyncClient, intake_url: str
+    ) -> None:
+        body = dossier(handling_agency_code="000.17.22.H56", receiving_level="commune", keyed_in_at_desk=True)
+        code = (await client.post("/dossiers", json=body, headers=AUTH["desk"])).json()["code"]
+        engine = create_engine(intake_url)
+        async with engine.connect() as conn:
+            payload = (await conn.execute(select(outbox.c.payload).where(outbox.c.key == code))).scalar_one()
+        await engine.dispose()
+        data = json.loads(payload)["data"]
+        assert data["receiving_agency_code"] == "000.00.00.H56" and data["receiving_level"] == "commune"
+        assert data["handling_agency_code"] == "000.17.22.H56" and data["handling_level"] == "commune"
+        assert data["keyed_in_at_desk"] is True
+        assert data["due_at"] == "2026-03-05T02:00:00Z"
+
+    async def test_a_withdrawn_procedure_is_410(self, client: httpx.AsyncClient) -> None:
+        # in force until 30 June 2026
+        body = dossier(
+            procedure_code="2.000815",
+            receiving_agency_code="000.00.12.H56",
+            channel="counter",
+            components=[{"code": "DN", "form": "paper"}],
+            at="2026-07-01T09:00:00+07:00",
+        )
+        response = await client.post("/dossiers", json=body, headers=AUTH["desk"])
+        assert response.status_code == 410
+        assert response.json()["code"] == "procedure_withdrawn"
+        body["at"] = "2026-06-30T09:00:00+07:00"
+        accepted = await client.post("/dossiers", json=body, headers=AUTH["desk"])
+        assert accepted.status_code == 201, accepted.text
+        assert accepted.json()["fees_due_vnd"] == 1_250_000
+
+    @pytest.mark.parametrize(
+        ("changes", "fields"),
+        [
+            # the procedure is not offered online / by post
+            ({"channel": "online"}, ["channel"]),
+            ({"channel": "postal"}, ["channel"]),
+            # handled at province level only, by agencies listing it
+            (
+                {"receiving_agency_code": "000.00.00.H56", "handling_agency_code": "000.00.00.H56"},
+                ["receiving_level", "handling_level"],
+            ),
+            ({"handling_agency_code": "000.17.22.H56"}, ["handling_level", "handling_agency_code"]),
+            # the required component is missing
+            ({"components": []}, ["components"]),
+            # a level given that contradicts the agency replica
+            ({"receiving_level": "commune"}, ["receiving_level"]),
+            ({"cross_boundary": True}, ["cross_boundary"]),
+        ],
+    )
+    async def test_a_dossier_the_procedure_does_not_allow_is_422_naming_the_field(
+        self, client: httpx.AsyncClient, changes: dict[str, Any], fields: list[str]
+    ) -> None:
+        body = dossier(
+            procedure_code="2.000815",
+            receiving_agency_code="000.00.12.H56",
+            channel="counter",
+            components=[{"code": "DN", "form": "paper"}],
+            at="2026-06-01T09:00:00+07:00",
+        )
+        body.update(changes)
+        response = await client.post("/dossiers", json=body, headers=AUTH["desk"])
+        assert response.status_code == 422, response.text
+        problem = response.json()
+        assert problem["code"] == "receipt_rejected"
+        assert [e["field"] for e in problem["errors"]] == fields
+
+    async def test_missing_components_are_named(self, client: httpx.AsyncClient) -> None:
+        response = await client.post(
+            "/dossiers", json=dossier(components=[{"code": "UQ", "form": "paper"}]), headers=AUTH["desk"]
+        )
+        assert response.status_code == 422
+        assert response.json()["errors"] == [
+            {
+                "loc": ["components"],
+                "field": "components",
+                "msg": "required components missing: GKS",
+                "type": "value_error",
+            }
+        ]
+
+    async def test_an_unknown_agency_needs_its_level(self, client: httpx.AsyncClient) -> None:
+        body = dossier(receiving_agency_code="000.00.99.H56")
+        # the procedure lists one level (commune), so that level is taken
+        assert (await client.post("/dossiers", json=body, headers=AUTH["desk"])).status_code == 201
+
+    async def test_the_portal_receives_online_dossiers_only(self, client: httpx.AsyncClient) -> None:
+        response = await client.post("/dossiers", json=dossier(channel="counter"), headers=AUTH["portal"])
+        assert response.status_code == 403
+        assert response.json()["code"] == "forbidden"
+
+    async def test_after_closing_time_the_receipt_counts_from_the_next_opening(self, client: httpx.AsyncClient) -> None:
+        # Fri 13 Feb 2026 17:30, just before Tết: counts from Mon 23 Feb 07:30; 3 working days -> Thu 26 Feb 07:30.
+        body = (
+            await client.post("/dossiers", json=dossier(at="2026-02-13T17:30:00+07:00"), headers=AUTH["desk"])
+        ).json()
+        assert body["code"] == "000.00.00.H56-260223-0001"
+        assert datetime.fromisoformat(body["received_at"]) == datetime(2026, 2, 23, 0, 30, tzinfo=UTC)
+        assert datetime.fromisoformat(body["due_at"]) == datetime(2026, 2, 26, 0, 30, tzinfo=UTC)
