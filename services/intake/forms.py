@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -120,7 +120,8 @@ def render(
         supplements = details.get("supplements") or []
         if not supplements:
             raise FormNotAvailable(f"Dossier {dossier.code} has no request to supplement")
-        context["supplement"] = supplements[-1]
+        latest = supplements[-1]
+        context["supplement"] = {**latest, "at": datetime.fromisoformat(latest["at"])}
         context["supplement_officer"] = next(
             (st.actor for st in reversed(steps) if st.command == "request_supplement"), ""
         )
