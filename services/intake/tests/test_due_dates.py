@@ -20,8 +20,8 @@ def calendar() -> WorkingCalendar:
     return WorkingCalendar()
 
 
-def vn(*args: int) -> datetime:
-    return datetime(*args, tzinfo=VN_TZ)  # type: ignore[misc]
+def vn(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=VN_TZ)
 
 
 def days(n: int) -> TimeLimit:

@@ -131,7 +131,7 @@ class TestOverdue:
         rt = app.state.runtime
         assert await check_overdue(rt) == 1
         assert await check_overdue(rt) == 0  # once only
-        [(name, data)] = [e for e in await events_of(intake_url, late) if e[0] == "dossier.overdue"]
+        [(_name, data)] = [e for e in await events_of(intake_url, late) if e[0] == "dossier.overdue"]
         assert data["due_at"] == "2026-03-05T02:00:00Z"
         for code in (fresh, finished, paused_in_time):
             assert all(name != "dossier.overdue" for name, _ in await events_of(intake_url, code))

@@ -47,7 +47,7 @@ class TestLists:
         resolved = await dossier_in(client, "resolved")
         moved = await dossier_in(client, "in_progress")  # now held by OTHER_AGENCY
 
-        async def codes(**params: object) -> list[str]:
+        async def codes(**params: str | int) -> list[str]:
             response = await client.get("/dossiers", params=params, headers=AUTH["handler"])
             assert response.status_code == 200, response.text
             return [d["code"] for d in response.json()["items"]]

@@ -10,8 +10,8 @@ from libs.common.calendar import VN_TZ
 from services.intake.domain.outcome import Outcome, is_overdue, outcome
 
 
-def vn(*args: int) -> datetime:
-    return datetime(*args, tzinfo=VN_TZ)  # type: ignore[misc]
+def vn(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=VN_TZ)
 
 
 DUE = vn(2026, 3, 5, 9, 0)  # Thursday 5 March 2026, 09:00
