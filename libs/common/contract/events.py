@@ -321,6 +321,8 @@ class DossierRefused(EventPayload):
     subject_field = "dossier_code"
     dossier_code: str
     reason: str
+    # due time in force when it finished (pauses included, apology excluded); optional, added in v1
+    due_at: AwareDatetime | None = None
     at: AwareDatetime
 
 
@@ -341,6 +343,8 @@ class DossierStopped(EventPayload):
     subject_field = "dossier_code"
     dossier_code: str
     reason: str
+    # due time in force when it finished (pauses included, apology excluded); optional, added in v1
+    due_at: AwareDatetime | None = None
     at: AwareDatetime
 
 
