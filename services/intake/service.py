@@ -437,7 +437,7 @@ async def refuse(ctx: Context, code: str, body: s.ReasonIn) -> Dossier:
     step = await _begin(ctx, code, Command.REFUSE, body.at)
     _finish(ctx, step.dossier, step.at)
     _details(step.dossier, refusal_reason=body.reason)
-    event = DossierRefused(dossier_code=code, reason=body.reason, at=step.at)
+    event = DossierRefused(dossier_code=code, reason=body.reason, due_at=step.dossier.due_at, at=step.at)
     return await _record(ctx, step, Command.REFUSE, event, note=body.reason)
 
 
@@ -445,7 +445,7 @@ async def stop(ctx: Context, code: str, body: s.ReasonIn) -> Dossier:
     step = await _begin(ctx, code, Command.STOP, body.at)
     _finish(ctx, step.dossier, step.at)
     _details(step.dossier, stop_reason=body.reason)
-    event = DossierStopped(dossier_code=code, reason=body.reason, at=step.at)
+    event = DossierStopped(dossier_code=code, reason=body.reason, due_at=step.dossier.due_at, at=step.at)
     return await _record(ctx, step, Command.STOP, event, note=body.reason)
 
 

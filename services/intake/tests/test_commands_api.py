@@ -205,6 +205,17 @@ class TestClock:
         assert result["supplement_requests"] == 2
         assert result["outcome"] == "late"
 
+    async def test_a_stop_while_waiting_ends_the_pause_and_carries_the_due_time(
+        self, shared_client: httpx.AsyncClient, shared_url: str
+    ) -> None:
+        # Due Wed 6 May 2026 10:00 (+07); paused Wed 29 Apr 15:00, stopped Mon 4 May 09:30: 4 working hours paused.
+        code = await receive(shared_client, at="2026-04-29T10:00:00+07:00")
+        await send(shared_client, code, "request_supplement", at="2026-04-29T15:00:00+07:00")
+        stopped = (await send(shared_client, code, "stop", at="2026-05-04T09:30:00+07:00")).json()
+        assert stopped["paused_at"] is None and stopped["outcome"] == "early"
+        data = dict(await events_of(shared_url, code))["dossier.stopped"]
+        assert data["due_at"] == "2026-05-06T09:00:00Z"
+
     async def test_results_are_numbered_after_the_dossier(self, shared_client: httpx.AsyncClient) -> None:
         code = await dossier_in(shared_client, "in_progress")
         result = (await send(shared_client, code, "resolve", result_count=2, decision="denied")).json()
