@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from libs.common.app import create_service_app
+from services.reporting.config import ReportingSettings, get_settings
+from services.reporting.consumers import consumer_spec
+from services.reporting.router import router
+
+
+def create_app(settings: ReportingSettings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = create_service_app(
+        service="reporting",
+        title="motcua reporting",
+        description=(
+            "Indicators, plan-compliance reports and the official results form, folded from the events of every "
+            "service. Every figure carries its numerator, denominator and window, and the dossiers behind it."
+        ),
+        settings=settings,
+        routers=[router],
+        consumers=[consumer_spec(settings.pseudonym_key)],
+    )
+    app.state.settings = settings
+    return app

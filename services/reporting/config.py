@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from functools import lru_cache
+
+from libs.common.settings import ServiceSettings, service_config
+
+
+class ReportingSettings(ServiceSettings):
+    model_config = service_config("reporting")
+
+    service_name: str = "reporting"
+    database_url: str = "sqlite+aiosqlite:///var/reporting.db"
+    # Parity check: intake's own counts over HTTP (GET /stats/dossiers), with a key that may read them.
+    intake_url: str = "http://127.0.0.1:8002"
+    intake_api_key: str = "dev-ops"
+    intake_timeout_seconds: float = 10.0
+    # Province shown on report headings.
+    province_name: str = "Tỉnh"
+
+
+@lru_cache
+def get_settings() -> ReportingSettings:
+    return ReportingSettings()

@@ -1,0 +1,31 @@
+"""Applicants' identity codes never reach reporting's tables: only a keyed hash (HMAC-SHA256 with the deployment's
+pseudonym key), which still lets reports count distinct applicants and link their dossiers."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+DOSSIER_RECEIVED = "intake.dossier.received"
+DOCUMENT_EVENTS = frozenset({"digitisation.document.digitised", "digitisation.document.reused"})
+
+
+def pseudonym(key: str, identity_code: str) -> str:
+    return hmac.new(key.encode(), identity_code.encode(), hashlib.sha256).hexdigest()
+
+
+def scrub(name: str, data: dict[str, Any], key: str) -> dict[str, Any]:
+    """The payload as reporting may keep it: the applicant's identity code replaced by its keyed hash, the name
+    dropped (no report needs it), and digitised-document ids (``<identity code>.<type code>``) hashed too."""
+    if name == DOSSIER_RECEIVED and isinstance(data.get("applicant"), dict):
+        applicant = data["applicant"]
+        kept = {
+            "kind": applicant.get("kind"),
+            "id_hash": pseudonym(key, str(applicant.get("id_code", ""))),
+            "identified_by_vneid": bool(applicant.get("identified_by_vneid", False)),
+        }
+        return {**data, "applicant": kept}
+    if name in DOCUMENT_EVENTS and data.get("document_id"):
+        return {**data, "document_id": pseudonym(key, str(data["document_id"]))}
+    return data

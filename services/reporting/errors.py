@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from libs.common.errors import InvalidInput, NotFound
+
+
+class PlanNotFound(NotFound):
+    code = "plan_not_found"
+
+
+class PlanInvalid(InvalidInput):
+    code = "plan_invalid"
+
+
+class IndicatorUnknown(NotFound):
+    code = "indicator_unknown"
+
+
+class AgencyUnknown(NotFound):
+    code = "agency_unknown"
+
+
+class DossierUnknown(NotFound):
+    code = "dossier_not_found"
+
+
+class PeriodInvalid(InvalidInput):
+    code = "period_invalid"
+
+
+class IntakeUnavailable(NotFound):
+    """Intake's counts could not be read (parity check)."""
+
+    status, code, title = 502, "intake_unavailable", "Intake did not answer"

@@ -1,0 +1,212 @@
+"""The fold gives the same facts whatever the order events arrive in and however often they are redelivered."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from libs.common.contract import (
+    Channel,
+    ComponentForm,
+    Envelope,
+    PaymentChannel,
+    Rating,
+    ReturnChannel,
+    SubmittedComponent,
+    TransferMode,
+)
+from libs.common.db import session_factory
+from services.reporting import models as m
+from services.reporting import repository
+from services.reporting.domain.facts import DossierFact, LedgerEvent, fold_dossier, in_progress_at, overdue_at
+from services.reporting.domain.pseudonym import pseudonym, scrub
+from services.reporting.tests.conftest import PSEUDONYM_KEY, Feeder
+from services.reporting.tests.factory import PROVINCE_AGENCY, Dossier, vn
+
+
+def full_life() -> Dossier:
+    """Received online on Tue 2 Jan 2024 09:00, due Fri 5 Jan 17:00; a supplement pauses it one working day (due
+    moves to Mon 8 Jan 17:00); resolved on Tue 9 Jan → late, though an apology promised 10 Jan."""
+    d = Dossier(
+        "000.00.15.H56-240102-0001",
+        received_at=vn(2024, 1, 2, 9),
+        due_at=vn(2024, 1, 5, 17),
+        channel=Channel.ONLINE,
+        identified=True,
+        has_fees=True,
+        fees_due_vnd=50_000,
+        components=[
+            SubmittedComponent(code="GKS", form=ComponentForm.ELECTRONIC, must_digitise=True, digitised=True),
+            SubmittedComponent(code="CCCD", form=ComponentForm.WAREHOUSE),
+        ],
+    )
+    d.assess(vn(2024, 1, 2, 9, 5), 50_000)
+    d.pay("pay-1", vn(2024, 1, 2, 9, 10), 50_000, PaymentChannel.ONLINE)
+    d.supplement(1, vn(2024, 1, 3, 10), vn(2024, 1, 4, 10), new_due_at=vn(2024, 1, 8, 17))
+    d.transfer(vn(2024, 1, 4, 11), TransferMode.ELECTRONIC)
+    d.apologise(vn(2024, 1, 8, 9), new_due_at=vn(2024, 1, 10, 17))
+    d.explain(vn(2024, 1, 8, 10))
+    d.resolve(vn(2024, 1, 9, 15), electronic=True)
+    d.return_(vn(2024, 1, 9, 16), ReturnChannel.ELECTRONIC)
+    d.rate(vn(2024, 1, 9, 17), Rating.SATISFIED)
+    d.rate(vn(2024, 1, 10, 8), Rating.VERY_SATISFIED)
+    return d
+
+
+def ledger(envelopes: list[Envelope]) -> list[LedgerEvent]:
+    return [LedgerEvent(e.id, e.name, e.time, scrub(e.name, dict(e.data), PSEUDONYM_KEY)) for e in envelopes]
+
+
+def orders(items: list[Any]) -> list[list[Any]]:
+    """Three orders: as they happened, reversed, and shuffled; the last two with duplicates."""
+    shuffled = list(items)
+    random.Random(7).shuffle(shuffled)
+    return [list(items), list(reversed(items)) + items[:3], shuffled + shuffled[::2]]
+
+
+class TestFoldDossier:
+    def test_facts_of_a_full_life(self) -> None:
+        d = full_life()
+        f = fold_dossier(d.code, ledger(d.envelopes()))
+        assert f.received_at == vn(2024, 1, 2, 9)
+        assert f.initial_due_at == vn(2024, 1, 5, 17)
+        # due in force: moved by the pause, apology excluded
+        assert f.due_at == vn(2024, 1, 8, 17)
+        assert f.apology_due_at == vn(2024, 1, 10, 17)
+        # finished on 9 Jan, after the due date 8 Jan → late, whatever the apology promised
+        assert (f.finish_kind, f.outcome, f.finished_at) == ("resolved", "late", vn(2024, 1, 9, 15))
+        assert f.supplement_requests == 1 and f.paused_seconds == 8 * 3600
+        assert f.pause_started_at == vn(2024, 1, 3, 10) and f.pause_ended_at == vn(2024, 1, 4, 10)
+        assert f.remote_online and f.identified and f.e_result
+        assert f.all_digitised and f.reused and f.reused_components == 1
+        assert f.fee_payable and f.paid_online and f.fees_paid_online and f.paid_online_vnd == 50_000
+        assert f.inter_agency_transfers == 1 and f.all_transfers_electronic
+        # online, every component electronic (the warehouse copy is electronic), paid online, e-returned
+        assert f.fully_online
+        assert f.rating == "very_satisfied"  # the latest rating counts
+        assert f.applicant_hash == pseudonym(PSEUDONYM_KEY, "001204012345")
+        assert len(f.payments) == 1 and f.payments[0].succeeded
+
+    def test_same_fact_in_any_order_with_duplicates(self) -> None:
+        events = ledger(full_life().envelopes())
+        facts = {fold_dossier(events[0].data["dossier_code"], order) for order in orders(events)}
+        assert len(facts) == 1
+
+    def test_payment_before_receipt(self) -> None:
+        d = full_life()
+        envs = d.envelopes()
+        payment_only = [e for e in envs if e.name == "payments.payment.succeeded"]
+        early = fold_dossier(d.code, ledger(payment_only))
+        assert early.received_at is None and early.paid_online
+        assert fold_dossier(d.code, ledger(payment_only + envs)) == fold_dossier(d.code, ledger(envs))
+
+    def test_second_supplement_request_makes_it_late(self) -> None:
+        # resolved a day before the due date, but with two requests to supplement: late (national index rule)
+        d = Dossier("X-1", received_at=vn(2024, 1, 2), due_at=vn(2024, 1, 12, 17))
+        d.supplement(1, vn(2024, 1, 3), vn(2024, 1, 4), new_due_at=vn(2024, 1, 15, 17))
+        d.supplement(2, vn(2024, 1, 5), vn(2024, 1, 8), new_due_at=vn(2024, 1, 18, 17))
+        d.resolve(vn(2024, 1, 10))
+        assert fold_dossier(d.code, ledger(d.envelopes())).outcome == "late"
+
+    def test_early_and_on_time(self) -> None:
+        early = Dossier("E", received_at=vn(2024, 1, 2), due_at=vn(2024, 1, 5, 17)).resolve(vn(2024, 1, 4, 16))
+        on_time = Dossier("T", received_at=vn(2024, 1, 2), due_at=vn(2024, 1, 5, 17)).resolve(vn(2024, 1, 5, 16))
+        late_same_day = Dossier("L", received_at=vn(2024, 1, 2), due_at=vn(2024, 1, 5, 11)).resolve(vn(2024, 1, 5, 14))
+        assert fold_dossier("E", ledger(early.envelopes())).outcome == "early"
+        assert fold_dossier("T", ledger(on_time.envelopes())).outcome == "on_time"
+        assert fold_dossier("L", ledger(late_same_day.envelopes())).outcome == "late"
+
+    def test_withdrawn_is_closed_but_not_finished(self) -> None:
+        d = Dossier("W", received_at=vn(2024, 1, 2), due_at=vn(2024, 1, 5, 17)).withdraw(vn(2024, 1, 3))
+        f = fold_dossier("W", ledger(d.envelopes()))
+        assert (f.finished_at, f.outcome, f.withdrawn_at, f.closed_at) == (None, None, vn(2024, 1, 3), vn(2024, 1, 3))
+        assert not in_progress_at(f, vn(2024, 1, 4))
+
+    def test_refused_after_acceptance_is_finished(self) -> None:
+        d = Dossier("R", received_at=vn(2024, 1, 2), due_at=vn(2024, 1, 5, 17)).refuse(vn(2024, 1, 3))
+        f = fold_dossier("R", ledger(d.envelopes()))
+        assert (f.finish_kind, f.outcome) == ("refused", "early")
+
+    def test_overdue_at_judges_the_due_time_then(self) -> None:
+        d = Dossier("P", received_at=vn(2024, 1, 2), due_at=vn(2024, 1, 5, 17))
+        d.supplement(1, vn(2024, 1, 4), vn(2024, 1, 10), new_due_at=vn(2024, 1, 11, 17))
+        f = fold_dossier("P", ledger(d.envelopes()))
+        # paused on 4 Jan, before its due time: on 8 Jan the clock stands still, so not overdue
+        assert not overdue_at(f, vn(2024, 1, 8))
+        # resumed on 10 Jan with due 11 Jan 17:00: overdue from then on
+        assert not overdue_at(f, vn(2024, 1, 11, 16))
+        assert overdue_at(f, vn(2024, 1, 12))
+        # before any pause, the appointment on form 01 applies
+        assert overdue_at(f, vn(2024, 1, 3)) is False
+        late_pause = Dossier("Q", received_at=vn(2024, 1, 2), due_at=vn(2024, 1, 5, 17))
+        late_pause.supplement(1, vn(2024, 1, 8))  # asked after the due time: overdue while it waits
+        assert overdue_at(fold_dossier("Q", ledger(late_pause.envelopes())), vn(2024, 1, 9))
+
+
+class TestScrub:
+    def test_identity_code_never_stored(self) -> None:
+        d = full_life()
+        received = next(e for e in d.envelopes() if e.name == "intake.dossier.received")
+        kept = scrub(received.name, dict(received.data), PSEUDONYM_KEY)
+        assert "001204012345" not in repr(kept)
+        assert "Nguyễn" not in repr(kept)
+        assert kept["applicant"]["id_hash"] == pseudonym(PSEUDONYM_KEY, "001204012345")
+        reused = d.reuse(vn(2024, 1, 2, 9)).events[-1]
+        assert "001204012345" not in repr(scrub("digitisation.document.reused", reused.model_dump(mode="json"), "k"))
+
+
+def _comparable(row: m.DossierFact) -> dict[str, Any]:
+    return {c: getattr(row, c) for c in repository.FACT_COLUMNS}
+
+
+def _expected(f: DossierFact) -> dict[str, Any]:
+    return {c: getattr(f, c) for c in repository.FACT_COLUMNS}
+
+
+class TestFoldThroughTheInbox:
+    @pytest.mark.asyncio
+    @pytest.mark.parametrize("order", [0, 1, 2])
+    async def test_same_facts_in_three_orders_with_duplicates(
+        self, engine: AsyncEngine, feeder: Feeder, order: int
+    ) -> None:
+        dossiers = [full_life()]
+        withdrawn = Dossier("000.00.15.H56-240103-0002", received_at=vn(2024, 1, 3), due_at=vn(2024, 1, 8, 17))
+        withdrawn.pay("pay-2", vn(2024, 1, 3, 10), 20_000, PaymentChannel.COUNTER).withdraw(vn(2024, 1, 4))
+        dossiers.append(withdrawn)
+        envelopes = [e for d in dossiers for e in d.envelopes()]
+        # small batches so that one dossier's events are spread over several transactions, and redelivered
+        await feeder.feed(orders(envelopes)[order], batch_size=3)
+        await feeder.feed(envelopes[:5], batch_size=2)  # a redelivered batch has no effect (inbox)
+
+        async with session_factory(engine)() as session:
+            rows = {r.dossier_code: r for r in (await session.execute(select(m.DossierFact))).scalars()}
+            payments = list((await session.execute(select(m.PaymentTxn))).scalars())
+            stored = list((await session.execute(select(m.DossierEvent.data))).scalars())
+        for d in dossiers:
+            expected = fold_dossier(d.code, ledger(d.envelopes()))
+            assert _comparable(rows[d.code]) == _expected(expected)
+        assert {(p.payment_id, p.channel, p.status, p.agency_code) for p in payments} == {
+            ("pay-1", "online", "succeeded", PROVINCE_AGENCY),
+            ("pay-2", "counter", "succeeded", PROVINCE_AGENCY),
+        }
+        assert len(stored) == len(envelopes)
+        assert not any("001204012345" in repr(data) for data in stored)
+
+    @pytest.mark.asyncio
+    async def test_late_receipt_updates_the_payment_scope(self, engine: AsyncEngine, feeder: Feeder) -> None:
+        d = full_life()
+        envs = d.envelopes()
+        payment = [e for e in envs if e.name == "payments.payment.succeeded"]
+        await feeder.feed(payment)
+        async with session_factory(engine)() as session:
+            txn = (await session.execute(select(m.PaymentTxn))).scalar_one()
+            assert txn.agency_code is None
+        await feeder.feed([e for e in envs if e not in payment])
+        async with session_factory(engine)() as session:
+            txn = (await session.execute(select(m.PaymentTxn))).scalar_one()
+            assert txn.agency_code == PROVINCE_AGENCY
+            assert txn.at == vn(2024, 1, 2, 9, 10)
