@@ -345,7 +345,8 @@ def fold_dossier(dossier_code: str, ledger: Iterable[LedgerEvent]) -> DossierFac
             f["decision"] = finish.data.get("decision")
             f["e_result"] = bool(finish.data.get("electronic_result"))
             f["result_count"] = len(finish.data.get("result_refs") or []) or 1
-            due_at = _opt_instant(finish.data.get("due_at")) or due_at
+        # The finishing event states the due time in force (refusals and stops since the field was added).
+        due_at = _opt_instant(finish.data.get("due_at")) or due_at
         f["closed_at"] = finish.at
     elif withdrawal is not None:
         # Closed but not finished: left out of timeliness (domain A1).
