@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import insert
@@ -308,7 +308,7 @@ class TestDesk:
 
 
 class TestCatalogue:
-    CATALOGUE = [
+    CATALOGUE: ClassVar[list[ProcedureInfo]] = [
         ProcedureInfo("1.000001", 1, online_level="full", in_force_from=date(2020, 1, 1)),
         ProcedureInfo("1.000002", 1, online_level="partial", in_force_from=date(2020, 1, 1)),
         ProcedureInfo("1.000003", 1, online_level="none", in_force_from=date(2020, 1, 1)),
