@@ -215,3 +215,24 @@ class TestReceiptRules:
         assert body["code"] == "000.00.00.H56-260223-0001"
         assert datetime.fromisoformat(body["received_at"]) == datetime(2026, 2, 23, 0, 30, tzinfo=UTC)
         assert datetime.fromisoformat(body["due_at"]) == datetime(2026, 2, 26, 0, 30, tzinfo=UTC)
+
+
+class TestReceiptCost:
+    async def test_a_receipt_is_a_handful_of_statements(self, client: httpx.AsyncClient) -> None:
+        from sqlalchemy import event
+
+        engine = client._transport.app.state.runtime.engine  # type: ignore[attr-defined]
+        statements: list[str] = []
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "PRAGMA", "SAVEPOINT", "RELEASE")):
+                statements.append(statement.split()[0].upper())
+
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+        try:
+            response = await client.post("/dossiers", json=dossier(), headers=AUTH["desk"])
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", count)
+        assert response.status_code == 201
+        # procedure in force, agencies, sequence upsert, dossier insert, outbox insert
+        assert statements == ["SELECT", "SELECT", "INSERT", "INSERT", "INSERT"]
