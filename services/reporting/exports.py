@@ -98,7 +98,7 @@ def _write(
 def compliance_xlsx(report: dict[str, Any]) -> bytes:
     """One sheet per section (the province, each level, each agency asked for)."""
     wb = Workbook()
-    wb.remove(wb.active)  # type: ignore[arg-type]
+    wb.remove(wb.active)
     used: set[str] = set()
     plan = report["plan"]
     for section in report["sections"]:
@@ -192,7 +192,7 @@ FORM_GROUPS = (("Số hồ sơ nhận giải quyết", 3, 6), ("Kết quả gi�
 def results_form_xlsx(form: dict[str, Any]) -> bytes:
     """Biểu 06/VPCP/KSTT: one sheet by sector, one by agency; rows by level, 13 numbered columns."""
     wb = Workbook()
-    wb.remove(wb.active)  # type: ignore[arg-type]
+    wb.remove(wb.active)
     columns = [c for c in form["columns"] if c["number"] is not None]
     for by, title, key_heading in (("by_sector", "Theo lĩnh vực", "Lĩnh vực"), ("by_agency", "Theo đơn vị", "Đơn vị")):
         ws = wb.create_sheet(title)

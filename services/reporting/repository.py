@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Table,
     and_,
     case,
     delete,
@@ -41,12 +42,12 @@ from services.reporting.domain.scope import Scope
 
 IN_CHUNK = 1000
 FACT_COLUMNS = [c.name for c in m.DossierFact.__table__.columns]
-fact_t = m.DossierFact.__table__
-event_t = m.DossierEvent.__table__
-payment_t = m.PaymentTxn.__table__
-visit_t = m.WaitVisit.__table__
-procedure_t = m.ProcedureState.__table__
-agency_t = m.Agency.__table__
+fact_t = cast(Table, m.DossierFact.__table__)
+event_t = cast(Table, m.DossierEvent.__table__)
+payment_t = cast(Table, m.PaymentTxn.__table__)
+visit_t = cast(Table, m.WaitVisit.__table__)
+procedure_t = cast(Table, m.ProcedureState.__table__)
+agency_t = cast(Table, m.Agency.__table__)
 
 
 def _dialect(session: AsyncSession) -> str:

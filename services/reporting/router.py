@@ -66,17 +66,17 @@ def period_window(
             missing = "from" if first_on is None else "to"
             raise PeriodInvalid(
                 "A custom window needs both from and to",
-                errors=[field_error(("query", missing), "required with the other bound")],
+                errors=[field_error((missing,), "required with the other bound")],
             )
         if last_on < first_on:
             raise PeriodInvalid(
-                "The window ends before it starts", errors=[field_error(("query", "to"), "must not be before from")]
+                "The window ends before it starts", errors=[field_error(("to",), "must not be before from")]
             )
         return custom_window(first_on, last_on)
     if year is None:
         raise PeriodInvalid(
             "Name a year (with quarter, month or half) or a from/to window",
-            errors=[field_error(("query", "year"), "required")],
+            errors=[field_error(("year",), "required")],
         )
     named = [
         (k, n)
@@ -86,11 +86,11 @@ def period_window(
     if len(named) > 1:
         raise PeriodInvalid(
             "Give at most one of quarter, month and half",
-            errors=[field_error(("query", k.value), "conflicts with another period") for k, _ in named],
+            errors=[field_error((k.value,), "conflicts with another period") for k, _ in named],
         )
     kind, number = named[0] if named else (PeriodKind.YEAR, 1)
     if window_system is WindowSystem.CUSTOM:
-        raise PeriodInvalid("window is official or calendar", errors=[field_error(("query", "window"), "invalid")])
+        raise PeriodInvalid("window is official or calendar", errors=[field_error(("window",), "invalid")])
     return window(window_system, kind, year, number)
 
 
@@ -218,7 +218,7 @@ async def report_periods(
 ) -> list[dict[str, Any]]:
     """The windows of a year's months, quarters, halves and the year itself, as reports will use them."""
     if window_system is WindowSystem.CUSTOM:
-        raise PeriodInvalid("window is official or calendar", errors=[field_error(("query", "window"), "invalid")])
+        raise PeriodInvalid("window is official or calendar", errors=[field_error(("window",), "invalid")])
     out = []
     for kind, count in ((PeriodKind.MONTH, 12), (PeriodKind.QUARTER, 4), (PeriodKind.HALF, 2), (PeriodKind.YEAR, 1)):
         for n in range(1, count + 1):

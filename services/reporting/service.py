@@ -11,8 +11,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.common.contract import Envelope, PlanLoaded, PlanTargetData, registry
-from libs.common.contract.registry import UnknownEventType
+from libs.common.contract.envelope import Envelope
+from libs.common.contract.events import PlanLoaded, PlanTargetData
+from libs.common.contract.registry import UnknownEventType, registry
 from libs.common.logging import get_logger
 from libs.common.messaging.consumer import BatchHandler
 from libs.common.messaging.outbox import Outbox
@@ -244,9 +245,7 @@ async def load_plan(session: AsyncSession, outbox: Outbox, raw: Any, *, now: dat
     try:
         plan = parse_plan(raw)
     except PlanError as exc:
-        raise PlanInvalid(
-            "The plan breaks a rule", errors=[_field_error(("body", *loc), msg) for loc, msg in exc.errors]
-        ) from exc
+        raise PlanInvalid("The plan breaks a rule", errors=[_field_error(loc, msg) for loc, msg in exc.errors]) from exc
     at = now or datetime.now(UTC)
     await _store_plan(session, plan, at)
     await outbox.append(

@@ -99,11 +99,11 @@ class Windows:
         return cls(w, previous(w), year_to_date(w))
 
     def baselines(self) -> list[Window]:
-        return (
-            [same_period_previous_year(self.current), same_period_previous_year(self.year_to_date)]
-            if (self.current.kind is not None)
-            else []
-        )
+        """The same period and year-to-date a year earlier (for targets set as a change over the previous year)."""
+        if self.current.kind is None:
+            return []
+        before = same_period_previous_year(self.current)
+        return [before, year_to_date(before)]
 
     def all(self, with_baselines: bool) -> list[Window]:
         return [self.current, self.previous, self.year_to_date, *(self.baselines() if with_baselines else [])]

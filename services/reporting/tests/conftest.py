@@ -7,7 +7,7 @@ import httpx
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs.common.contract import Envelope
+from libs.common.contract.envelope import Envelope
 from libs.common.db import create_engine
 from libs.common.messaging.consumer import ConsumerRunner, Message
 from libs.common.testing import running_app, service_database

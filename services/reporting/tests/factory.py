@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from libs.common.contract import (
+from libs.common.contract.envelope import Envelope
+from libs.common.contract.events import (
     AgencyPublished,
     Applicant,
     ApplicantKind,
@@ -22,7 +23,6 @@ from libs.common.contract import (
     DossierReturned,
     DossierTransferred,
     DossierWithdrawn,
-    Envelope,
     EventPayload,
     FeeAssessed,
     FeeItem,
@@ -41,8 +41,8 @@ from libs.common.contract import (
     SupplementRequested,
     TimeLimitData,
     TransferMode,
-    make_envelope,
 )
+from libs.common.contract.registry import make_envelope
 from services.reporting.domain.periods import VN_TZ
 
 PROVINCE_AGENCY = "000.00.15.H56"

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs.common.contract import (
+from libs.common.contract.envelope import Envelope
+from libs.common.contract.events import (
     Channel,
     ComponentForm,
-    Envelope,
     PaymentChannel,
     Rating,
     ReturnChannel,
