@@ -1,0 +1,58 @@
+"""Catalogue indicators (requirements.md): computed from the versions the catalogue publishes, so reporting gets
+the same numbers by folding the procedure events (each carries online_level, public and the in-force dates)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+ONLINE = frozenset({"full", "partial"})
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    code: str
+    version: int
+    online_level: str
+    public: bool
+    in_force_from: date
+    in_force_until: date | None = None
+
+    def in_force_on(self, on: date) -> bool:
+        return self.in_force_from <= on and (self.in_force_until is None or on <= self.in_force_until)
+
+
+@dataclass(frozen=True)
+class Rate:
+    indicator: str
+    numerator: int
+    denominator: int
+
+    @property
+    def value(self) -> float | None:
+        """A percentage rounded to 2 decimals; None (no data) when nothing is counted, never 0 or 100."""
+        return None if self.denominator == 0 else round(100 * self.numerator / self.denominator, 2)
+
+
+def in_force(entries: Iterable[CatalogueEntry], on: date) -> list[CatalogueEntry]:
+    """The version of each procedure in force on ``on``: the newest version that started by then."""
+    newest: dict[str, CatalogueEntry] = {}
+    for entry in entries:
+        if entry.in_force_from <= on:
+            current = newest.get(entry.code)
+            if current is None or (entry.in_force_from, entry.version) > (current.in_force_from, current.version):
+                newest[entry.code] = entry
+    return sorted((e for e in newest.values() if e.in_force_on(on)), key=lambda e: e.code)
+
+
+def published_rate(entries: Iterable[CatalogueEntry], on: date) -> Rate:
+    """Procedures in force that are published and public / procedures in force."""
+    current = in_force(entries, on)
+    return Rate("published_rate", sum(1 for e in current if e.public), len(current))
+
+
+def online_service_coverage(entries: Iterable[CatalogueEntry], on: date) -> Rate:
+    """Published procedures offered as a full or partial online service / published procedures."""
+    published = [e for e in in_force(entries, on) if e.public]
+    return Rate("online_service_coverage", sum(1 for e in published if e.online_level in ONLINE), len(published))
