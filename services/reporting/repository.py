@@ -489,15 +489,20 @@ async def ledger_rows(session: AsyncSession, code: str) -> list[m.DossierEvent]:
     return sorted((await session.execute(query)).scalars(), key=lambda e: (e.recorded_at, e.event_id))
 
 
-async def received_per_agency(session: AsyncSession, start: datetime, end: datetime) -> dict[str, int]:
-    """Dossiers received in [start, end) per receiving agency (for the parity check with intake)."""
+async def counts_per_receiving_agency(
+    session: AsyncSession, start: datetime, end: datetime
+) -> dict[str, dict[str, int]]:
+    """Dossiers received, and finished (result, refusal after acceptance, stop), in [start, end) per receiving
+    agency: what intake's ``GET /stats/dossiers`` counts, for the parity check."""
     t = fact_t
+    received = and_(t.c.received_at >= start, t.c.received_at < end)
+    finished = and_(t.c.finished_at >= start, t.c.finished_at < end)
     rows = await session.execute(
-        select(t.c.receiving_agency_code, func.count())
-        .where(t.c.received_at >= start, t.c.received_at < end)
+        select(t.c.receiving_agency_code, _sum(received), _sum(finished))
+        .where(t.c.received_at.is_not(None), or_(received, finished))
         .group_by(t.c.receiving_agency_code)
     )
-    return {code: int(n) for code, n in rows if code}
+    return {code: {"received": int(r), "finished": int(f)} for code, r, f in rows if code}
 
 
 async def level_of_agency(session: AsyncSession, agency: str) -> str | None:

@@ -226,6 +226,35 @@ async def report_periods(
     return out
 
 
+class Split(StrEnum):
+    NONE = "none"
+    MONTH = "month"
+
+
+@router.get("/reports/parity", tags=["operations"], operation_id="parity_check")
+async def parity_check(
+    request: Request,
+    session: DBSession,
+    _: Reader,
+    period: Period,
+    split: Annotated[Split, Query(description="month: one comparison per month of the window's year")] = Split.NONE,
+) -> dict[str, Any]:
+    """Compare reporting's counts per receiving agency (received, finished) with intake's own
+    (`GET /stats/dossiers`) for the window, or for each of its months; any difference is listed as drift."""
+    settings = _settings(request)
+    windows = [period]
+    if split is Split.MONTH and period.kind is not None and period.year is not None:
+        months = [window(period.system, PeriodKind.MONTH, period.year, n) for n in range(1, 13)]
+        windows = [w for w in months if period.start <= w.start and w.end <= period.end]
+    return await service.parity(
+        session,
+        windows,
+        intake_url=settings.intake_url,
+        api_key=settings.intake_api_key,
+        timeout=settings.intake_timeout_seconds,
+    )
+
+
 @router.get("/plans", tags=["plans"], operation_id="list_plans")
 async def list_plans(session: DBSession) -> list[PlanSummary]:
     """The plans loaded, newest load of each."""

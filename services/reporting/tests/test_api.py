@@ -441,3 +441,50 @@ class TestIndicatorsApi:
         assert body["fact"]["outcome"] == "late"
         assert body["events"][0]["type"] == "intake.dossier.received"
         assert "001204012345" not in str(body)
+
+
+class TestParity:
+    async def test_drift_per_receiving_agency(self, province: AsyncEngine) -> None:
+        from services.reporting import service
+        from services.reporting.domain.periods import official_window
+
+        seen: list[httpx.Request] = []
+
+        def intake(request: httpx.Request) -> httpx.Response:
+            seen.append(request)
+            return httpx.Response(
+                200,
+                json={
+                    "window": {"from": request.url.params["from"], "to": request.url.params["to"]},
+                    "agencies": [
+                        # province desk: intake counts 5 received (A, B, C, E + one reporting never saw) and 4 finished
+                        {"agency_code": PROVINCE_AGENCY, "received": 5, "finished": 4},
+                        {"agency_code": DISTRICT_AGENCY, "received": 1, "finished": 0},
+                        {"agency_code": COMMUNE_AGENCY, "received": 1, "finished": 0},
+                    ],
+                },
+            )
+
+        async with session_factory(province)() as session:
+            result = await service.parity(
+                session,
+                [official_window("quarter", 2024, 1)],
+                intake_url="http://intake",
+                api_key="dev-ops",
+                timeout=5,
+                transport=httpx.MockTransport(intake),
+            )
+        assert seen[0].url.params["from"] == "2023-12-15" and seen[0].url.params["to"] == "2024-03-14"
+        assert seen[0].headers["Authorization"] == "Bearer dev-ops"
+        rows = {r["agency_code"]: r for r in result["windows"][0]["agencies"]}
+        # reporting: received A, B, C, E = 4 at the province desk; finished A, B, C, D = 4
+        assert rows[PROVINCE_AGENCY]["reporting"] == {"received": 4, "finished": 4}
+        assert rows[PROVINCE_AGENCY]["drift"] == {"received": -1, "finished": 0}
+        assert rows[DISTRICT_AGENCY]["drift"] == {"received": 0, "finished": 0}
+        assert result["in_sync"] is False
+
+    async def test_intake_down(self, province: AsyncEngine, client: httpx.AsyncClient) -> None:
+        response = await client.get("/reports/parity", params={"year": 2024, "quarter": 1}, headers=LEADER)
+        # nothing listens on the default intake address in tests
+        assert response.status_code == 502
+        assert response.json()["code"] == "intake_unavailable"
