@@ -23,7 +23,7 @@ from services.reporting.tests.test_api import province_events
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.integration]
 LEADER = AUTH["leader"]
-PARAMS = {"plan": "bac-giang-2024-3-kh-ubnd", "year": 2024, "quarter": 1}
+PARAMS: dict[str, Any] = {"plan": "bac-giang-2024-3-kh-ubnd", "year": 2024, "quarter": 1}
 
 
 def _stable(report: dict[str, Any]) -> dict[str, Any]:
