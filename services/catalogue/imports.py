@@ -23,7 +23,7 @@ LEVELS = {level.value for level in Level}
 # Keys of a ProcedureSnapshot that a new version does not take from the file: the catalogue assigns them.
 SNAPSHOT_ONLY = {"version", "in_force_from", "in_force_until"}
 # Annotations our own files may carry (the demo data marks its filled gaps).
-ANNOTATIONS = {"sample_values", "source_url", "source", "amendments", "note"}
+ANNOTATIONS = {"sample_values", "source_url", "source", "national_decision", "amendments", "note"}
 
 
 @dataclass(frozen=True)
