@@ -1,0 +1,158 @@
+"""Unit tests of the catalogue's rules: search folding, code formats, the process against the legal limit,
+versions in force, and the catalogue indicators."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from libs.common.contract import LimitUnit, ProcessStep, TimeLimitData
+from services.catalogue.domain import codes, indicators, rules
+from services.catalogue.domain.text import fold, like_patterns
+from services.catalogue.domain.versions import Availability, VersionSpan, check_effective_after, version_at
+
+
+class TestFold:
+    @pytest.mark.parametrize(
+        ("text", "folded"),
+        [
+            ("Đăng ký khai sinh", "dang ky khai sinh"),
+            ("ĐĂNG KÝ  KẾT HÔN", "dang ky ket hon"),
+            ("Cấp Giấy chứng nhận quyền sử dụng đất", "cap giay chung nhan quyen su dung dat"),
+            ("Ủy ban nhân dân xã Hòa Bình", "uy ban nhan dan xa hoa binh"),
+        ],
+    )
+    def test_strips_marks_and_d(self, text: str, folded: str) -> None:
+        assert fold(text) == folded
+
+    def test_decomposed_input(self) -> None:
+        import unicodedata
+
+        assert fold(unicodedata.normalize("NFD", "Hộ tịch")) == "ho tich"
+
+    def test_patterns_are_one_per_word_and_escape_wildcards(self) -> None:
+        assert like_patterns("Đăng  ký") == ["%dang%", "%ky%"]
+        assert like_patterns("50%_x") == ["%50\\%\\_x%"]
+        assert like_patterns("   ") == []
+
+
+class TestCodes:
+    @pytest.mark.parametrize(
+        ("code", "ok"), [("1.001193", True), ("2.000815", True), ("1.01193", False), ("1001193", False)]
+    )
+    def test_procedure_code(self, code: str, ok: bool) -> None:
+        assert codes.is_procedure_code(code) is ok
+
+    @pytest.mark.parametrize(
+        ("code", "ok"),
+        [("000.00.00.H56", True), ("000.17.22.H56", True), ("000.00.00.Z56", False), ("00.00.00.H56", False),
+         ("000.00.00.H5", False), ("000.00.00.h56", False)],
+    )  # fmt: skip
+    def test_agency_code(self, code: str, ok: bool) -> None:
+        assert codes.is_agency_code(code) is ok
+
+    @pytest.mark.parametrize(
+        ("code", "ok"), [("G03-GD10", True), ("H56-HT01", True), ("G03GD10", False), ("g03-gd10", False)]
+    )
+    def test_sector_code(self, code: str, ok: bool) -> None:
+        assert codes.is_sector_code(code) is ok
+
+    def test_document_type_code_has_no_dot(self) -> None:
+        # it ends the digitised document id <identity>.<type code>
+        assert codes.is_document_type_code("KQ001193")
+        assert not codes.is_document_type_code("KQ.001193")
+
+
+def steps(*hours: float) -> list[ProcessStep]:
+    return [
+        ProcessStep(order=i, actor=f"Bộ phận {i}", action="Xử lý", allowance_hours=h) for i, h in enumerate(hours, 1)
+    ]
+
+
+DAYS_3 = TimeLimitData(amount=3, unit=LimitUnit.WORKING_DAYS)
+
+
+class TestProcess:
+    def test_allowances_up_to_the_limit_pass(self) -> None:
+        assert rules.check_process(steps(4, 12, 8), DAYS_3) == []
+        assert rules.check_process(steps(4, 4), DAYS_3) == []
+
+    def test_the_step_that_passes_the_limit_is_named(self) -> None:
+        [issue] = rules.check_process(steps(8, 12, 8, 4), DAYS_3)
+        assert issue.loc == ("process", 2, "allowance_hours")
+        assert "step 3" in issue.msg and "28 working hours" in issue.msg and "3 working days" in issue.msg
+
+    def test_working_hours_and_same_day_limits(self) -> None:
+        assert rules.check_process(steps(2, 2), TimeLimitData(amount=4, unit=LimitUnit.WORKING_HOURS)) == []
+        assert rules.check_process(steps(2, 3), TimeLimitData(amount=4, unit=LimitUnit.WORKING_HOURS))
+        same_day = TimeLimitData(amount=0, unit=LimitUnit.SAME_DAY)
+        assert rules.check_process(steps(1, 5, 2), same_day) == []
+        [issue] = rules.check_process(steps(1, 5, 3), same_day)
+        assert "the same day" in issue.msg
+
+    def test_steps_are_numbered_in_order(self) -> None:
+        shuffled = [ProcessStep(order=2, actor="A", action="B", allowance_hours=1)]
+        assert rules.check_process(shuffled, DAYS_3)[0].loc == ("process",)
+
+    def test_time_limit_amounts(self) -> None:
+        assert rules.check_time_limit(TimeLimitData(amount=0, unit=LimitUnit.WORKING_DAYS))
+        assert rules.check_time_limit(TimeLimitData(amount=0, unit=LimitUnit.SAME_DAY)) == []
+        assert rules.check_time_limit(TimeLimitData(amount=2, unit=LimitUnit.SAME_DAY))
+
+
+class TestOtherRules:
+    def test_inter_agency_needs_participants_and_only_then(self) -> None:
+        assert rules.check_inter_agency(True, [])
+        assert rules.check_inter_agency(False, ["Công an cấp xã"])
+        assert rules.check_inter_agency(True, ["Công an cấp xã"]) == []
+        assert rules.check_inter_agency(False, []) == []
+
+
+V1 = VersionSpan(1, date(2021, 1, 1), date(2022, 6, 30))
+V2 = VersionSpan(2, date(2022, 7, 1))
+
+
+class TestVersions:
+    def test_version_in_force_on_a_day(self) -> None:
+        assert version_at([V1, V2], date(2020, 12, 31)) == (None, Availability.NOT_YET)
+        assert version_at([V1, V2], date(2022, 6, 30)) == (V1, Availability.IN_FORCE)
+        assert version_at([V1, V2], date(2022, 7, 1)) == (V2, Availability.IN_FORCE)
+
+    def test_withdrawn_after_its_last_day(self) -> None:
+        last = VersionSpan(2, date(2022, 7, 1), date(2026, 3, 31))  # withdrawn from 1 April 2026
+        assert version_at([V1, last], date(2026, 3, 31)) == (last, Availability.IN_FORCE)
+        assert version_at([V1, last], date(2026, 4, 1)) == (last, Availability.WITHDRAWN)
+        assert version_at([V1, last], date(2021, 5, 1)) == (V1, Availability.IN_FORCE)
+
+    def test_a_new_decision_takes_effect_after_the_latest_version(self) -> None:
+        assert check_effective_after(V2, date(2022, 7, 1), "amendment")[0].loc == ("decision", "effective_on")
+        assert check_effective_after(V2, date(2022, 7, 2), "amendment") == []
+
+
+def entry(
+    code: str, version: int, online: str, public: bool, start: date, end: date | None = None
+) -> indicators.CatalogueEntry:
+    return indicators.CatalogueEntry(code, version, online, public, start, end)
+
+
+class TestIndicators:
+    ENTRIES = (
+        entry("1.000001", 1, "none", True, date(2021, 1, 1), date(2022, 6, 30)),
+        entry("1.000001", 2, "full", True, date(2022, 7, 1)),
+        entry("1.000002", 1, "partial", True, date(2021, 1, 1)),
+        entry("1.000003", 1, "none", False, date(2021, 1, 1)),  # in force, not yet made public
+        entry("1.000004", 1, "full", True, date(2021, 1, 1), date(2021, 12, 31)),  # withdrawn from 2022
+    )
+
+    def test_rates_on_a_day(self) -> None:
+        on_2021 = date(2021, 12, 14)
+        assert indicators.published_rate(self.ENTRIES, on_2021) == indicators.Rate("published_rate", 3, 4)
+        coverage_2021 = indicators.online_service_coverage(self.ENTRIES, on_2021)
+        assert (coverage_2021.numerator, coverage_2021.denominator) == (2, 3)
+        coverage_2022 = indicators.online_service_coverage(self.ENTRIES, date(2022, 12, 14))
+        assert (coverage_2022.numerator, coverage_2022.denominator, coverage_2022.value) == (2, 2, 100.0)
+
+    def test_no_data_is_not_zero(self) -> None:
+        rate = indicators.published_rate(self.ENTRIES, date(2020, 1, 1))
+        assert rate.denominator == 0 and rate.value is None
