@@ -7,12 +7,19 @@ Report queries compute the same per-dossier flags as ``domain.indicators.dossier
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
     ColumnElement,
+    Date,
+    Float,
+    Integer,
     Select,
     Table,
     and_,
@@ -26,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.common.db import insert_ignoring_conflicts, upsert
+from libs.common.db import UtcDateTime, insert_ignoring_conflicts, upsert
 from services.reporting import models as m
 from services.reporting.domain.facts import DossierFact, LedgerEvent, PaymentTxn
 from services.reporting.domain.indicators import (
@@ -70,14 +77,88 @@ async def lock_fold(session: AsyncSession) -> None:
         await session.execute(select(func.pg_advisory_xact_lock(literal(7_263_005))))
 
 
+async def _driver(session: AsyncSession) -> Any:
+    """The asyncpg connection under the session's transaction (already begun by an earlier statement)."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection
+
+
+def _pg_type(column: Any) -> str:
+    """The PostgreSQL element type of an ``unnest`` array for a column (JSON travels as text, cast on insert)."""
+    t = column.type
+    if isinstance(t, UtcDateTime):
+        return "timestamptz"
+    if isinstance(t, Boolean):
+        return "bool"
+    if isinstance(t, BigInteger):
+        return "int8"
+    if isinstance(t, Integer):
+        return "int4"
+    if isinstance(t, Float):
+        return "float8"
+    if isinstance(t, Date):
+        return "date"
+    return "text"
+
+
+async def _pg_bulk_upsert(
+    session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], key: Sequence[str], update: bool
+) -> None:
+    """One ``INSERT … SELECT FROM unnest(arrays) ON CONFLICT`` for a whole batch: the fold's hot path on PostgreSQL.
+
+    SQLAlchemy would render and bind every value of a multi-row insert (seconds per thousand wide rows); one array
+    per column is a handful of parameters whatever the batch size.
+    """
+    columns = list(table.columns)
+    names = [c.name for c in columns]
+    arrays = []
+    for c in columns:
+        values = [row.get(c.name) for row in rows]
+        if isinstance(c.type, JSON):
+            values = [None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in values]
+        arrays.append(values)
+    unnest = ", ".join(f"${i + 1}::{_pg_type(c)}[]" for i, c in enumerate(columns))
+    selected = ", ".join(f"u.{c.name}::json" if isinstance(c.type, JSON) else f"u.{c.name}" for c in columns)
+    action = "NOTHING"
+    if update:
+        action = "UPDATE SET " + ", ".join(f"{n} = EXCLUDED.{n}" for n in names if n not in key)
+    listed = ", ".join(names)
+    sql = (
+        f"INSERT INTO {table.name} ({listed}) SELECT {selected} FROM unnest({unnest}) AS u({listed}) "
+        f"ON CONFLICT ({', '.join(key)}) DO {action}"
+    )
+    await (await _driver(session)).execute(sql, *arrays)
+
+
 async def add_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(insert_ignoring_conflicts(event_t, _dialect(session)), rows)
+    if not rows:
+        return
+    if _dialect(session) == "postgresql":
+        await _pg_bulk_upsert(session, event_t, rows, ["event_id"], update=False)
+        return
+    await session.execute(insert_ignoring_conflicts(event_t, _dialect(session)), rows)
 
 
-async def ledgers(session: AsyncSession, codes: Sequence[str]) -> dict[str, list[LedgerEvent]]:
-    """Every event recorded about each dossier (one query per thousand dossiers)."""
+async def ledgers(
+    session: AsyncSession, codes: Sequence[str], known: Sequence[LedgerEvent] = ()
+) -> dict[str, list[LedgerEvent]]:
+    """Every event recorded about each dossier. ``known`` events (this batch's, just inserted) are not read back."""
     out: dict[str, list[LedgerEvent]] = {code: [] for code in codes}
+    for e in known:
+        out.setdefault(str(e.data.get("dossier_code")), []).append(e)
+    skip = [e.event_id for e in known]
+    if _dialect(session) == "postgresql":
+        records = await (await _driver(session)).fetch(
+            "SELECT dossier_code, event_id, name, recorded_at, data::text FROM dossier_event "
+            "WHERE dossier_code = ANY($1::text[]) AND NOT (event_id = ANY($2::text[]))",
+            list(codes),
+            skip,
+        )
+        for code, event_id, name, recorded_at, data in records:
+            out[code].append(LedgerEvent(event_id, name, recorded_at, json.loads(data)))
+        return out
+    skipped = set(skip)
     for chunk in _chunks(list(codes)):
         result = await session.execute(
             select(
@@ -85,7 +166,8 @@ async def ledgers(session: AsyncSession, codes: Sequence[str]) -> dict[str, list
             ).where(event_t.c.dossier_code.in_(chunk))
         )
         for code, event_id, name, recorded_at, data in result:
-            out[code].append(LedgerEvent(event_id, name, recorded_at, data))
+            if event_id not in skipped:
+                out[code].append(LedgerEvent(event_id, name, recorded_at, data))
     return out
 
 
@@ -96,16 +178,21 @@ def _fact_row(f: DossierFact) -> dict[str, Any]:
 async def upsert_facts(session: AsyncSession, facts: Sequence[DossierFact]) -> None:
     if not facts:
         return
+    payments: dict[str, dict[str, Any]] = {}
+    for f in facts:
+        for p in f.payments:
+            payments[p.payment_id] = _payment_row(p, f)
+    if _dialect(session) == "postgresql":
+        await _pg_bulk_upsert(session, fact_t, [_fact_row(f) for f in facts], ["dossier_code"], update=True)
+        if payments:
+            await _pg_bulk_upsert(session, payment_t, list(payments.values()), ["payment_id"], update=True)
+        return
     stmt = upsert(fact_t, _dialect(session))
     stmt = stmt.on_conflict_do_update(
         index_elements=[fact_t.c.dossier_code],
         set_={name: stmt.excluded[name] for name in FACT_COLUMNS if name != "dossier_code"},
     )
     await session.execute(stmt, [_fact_row(f) for f in facts])
-    payments: dict[str, dict[str, Any]] = {}
-    for f in facts:
-        for p in f.payments:
-            payments[p.payment_id] = _payment_row(p, f)
     if payments:
         pstmt = upsert(payment_t, _dialect(session))
         pstmt = pstmt.on_conflict_do_update(

@@ -19,7 +19,7 @@ from libs.common.messaging.consumer import BatchHandler
 from libs.common.messaging.outbox import Outbox
 from services.reporting import repository
 from services.reporting.domain import compliance as c
-from services.reporting.domain.facts import DOSSIER_EVENT_NAMES, fold_dossier
+from services.reporting.domain.facts import DOSSIER_EVENT_NAMES, LedgerEvent, fold_dossier
 from services.reporting.domain.indicators import (
     INDICATORS,
     Basis,
@@ -108,7 +108,8 @@ async def fold_batch(session: AsyncSession, envelopes: Sequence[Envelope], pseud
     await repository.add_events(session, list(ledger_rows.values()))
     codes = sorted({row["dossier_code"] for row in ledger_rows.values()})
     if codes:
-        ledgers = await repository.ledgers(session, codes)
+        known = [LedgerEvent(r["event_id"], r["name"], r["recorded_at"], r["data"]) for r in ledger_rows.values()]
+        ledgers = await repository.ledgers(session, codes, known)
         await repository.upsert_facts(session, [fold_dossier(code, ledgers[code]) for code in codes])
     await repository.upsert_latest(
         session,

@@ -75,23 +75,33 @@ class FinishKind(StrEnum):
     STOPPED = "stopped"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LedgerEvent:
-    """One event of a dossier's ledger: its id, short name, recorded time and (scrubbed) JSON payload."""
+    """One event of a dossier's ledger: its id, short name, recorded time and (scrubbed) JSON payload.
+
+    ``at`` is when it happened in the dossier's life (the payload's time, falling back to when it was recorded);
+    it is parsed once, as the fold sorts and compares by it.
+    """
 
     event_id: str
     name: str
     recorded_at: datetime
     data: Mapping[str, Any]
+    at: datetime = field(init=False, compare=False)
+    order: tuple[datetime, int, str] = field(init=False, compare=False, repr=False)
 
-    @property
-    def at(self) -> datetime:
-        """When it happened in the dossier's life (the payload's time), falling back to when it was recorded."""
+    def __post_init__(self) -> None:
         raw = self.data.get("received_at") if self.name == RECEIVED else self.data.get("at")
-        return parse_instant(raw) if raw else self.recorded_at
+        at = parse_instant(raw) if raw else self.recorded_at
+        object.__setattr__(self, "at", at)
+        object.__setattr__(self, "order", (at, PRECEDENCE.get(self.name, 99), self.event_id))
 
     def sort_key(self) -> tuple[datetime, int, str]:
-        return (self.at, PRECEDENCE.get(self.name, 99), self.event_id)
+        return self.order
+
+
+def _order(e: LedgerEvent) -> tuple[datetime, int, str]:
+    return e.order
 
 
 def parse_instant(value: Any) -> datetime:
@@ -251,7 +261,7 @@ def _payments(dossier_code: str, events: list[LedgerEvent]) -> tuple[PaymentTxn,
 def fold_dossier(dossier_code: str, ledger: Iterable[LedgerEvent]) -> DossierFact:
     """The fact of one dossier from every event recorded about it, whatever their order and repetitions."""
     unique = {e.event_id: e for e in ledger}
-    events = sorted((e for e in unique.values() if e.name in DOSSIER_EVENT_NAMES), key=LedgerEvent.sort_key)
+    events = sorted((e for e in unique.values() if e.name in DOSSIER_EVENT_NAMES), key=_order)
     f: dict[str, Any] = {"dossier_code": dossier_code, "event_count": len(events)}
     if events:
         f["last_event_at"] = max(e.at for e in events)

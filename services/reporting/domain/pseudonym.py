@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import lru_cache
 from typing import Any
 
 DOSSIER_RECEIVED = "intake.dossier.received"
 DOCUMENT_EVENTS = frozenset({"digitisation.document.digitised", "digitisation.document.reused"})
 
 
+@lru_cache(maxsize=8)
+def _keyed(key: str) -> hmac.HMAC:
+    return hmac.new(key.encode(), digestmod=hashlib.sha256)
+
+
 def pseudonym(key: str, identity_code: str) -> str:
-    return hmac.new(key.encode(), identity_code.encode(), hashlib.sha256).hexdigest()
+    mac = _keyed(key).copy()  # the key schedule is computed once per key
+    mac.update(identity_code.encode())
+    return mac.hexdigest()
 
 
 def scrub(name: str, data: dict[str, Any], key: str) -> dict[str, Any]:
