@@ -76,7 +76,7 @@ class DossierFact(Base):
     finish_kind: Mapped[str | None] = mapped_column(String(10))
     decision: Mapped[str | None] = mapped_column(String(10))
     outcome: Mapped[str | None] = mapped_column(String(10))
-    withdrawn_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime(), index=True)
     closed_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime(), index=True)  # finished or withdrawn
     overdue_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())
     e_result: Mapped[bool] = mapped_column(Boolean)

@@ -321,6 +321,7 @@ class GroupCache:
         self.cache: dict[Window, GroupedData] = {}
 
     async def load(self, windows: Sequence[Window]) -> None:
+        await repository.tune_for_reports(self.session)
         agencies = await repository.agency_infos(self.session)
         catalogue = await repository.procedure_versions(self.session)
         for w in windows:
