@@ -226,6 +226,26 @@ async def report_periods(
     return out
 
 
+@router.get("/reports/index-766", tags=["reports"], operation_id="index_766")
+async def index_766(
+    request: Request,
+    session: DBSession,
+    _: Reader,
+    year: Annotated[int, Query(ge=2000, le=2100)],
+    quarter: Annotated[int | None, Query(ge=1, le=4)] = None,
+    month: Annotated[int | None, Query(ge=1, le=12)] = None,
+    agency: AgencyQ = None,
+    by_agency: Annotated[bool, Query(description="add a section per agency")] = False,
+) -> dict[str, Any]:
+    """The Decision 766 service-quality index (six groups, 100 points) on calendar periods, as the national portal
+    computes it: each criterion's rate, threshold and points, with the criteria motcua's events cannot supply
+    marked as not available."""
+    period = period_window(year=year, quarter=quarter, month=month, window_system=WindowSystem.CALENDAR)
+    return await service.index_766(
+        session, period=period, agency=agency, by_agency=by_agency, province_name=_settings(request).province_name
+    )
+
+
 class Split(StrEnum):
     NONE = "none"
     MONTH = "month"

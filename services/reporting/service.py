@@ -550,6 +550,44 @@ async def results_form(
     return out
 
 
+# ================================================================================================== Decision 766
+
+
+async def index_766(
+    session: AsyncSession, *, period: Window, agency: str | None, by_agency: bool, province_name: str
+) -> dict[str, Any]:
+    """The Decision 766 index for the province (or one agency) and, on request, for each agency."""
+    from services.reporting.domain import index766
+
+    where = request_scope(agency=agency) if agency else None
+    cache = GroupCache(session, where, by_agency=True, procedures=True)
+    await cache.load([period])
+    g = cache(period)
+    sections: list[dict[str, Any]] = []
+    if agency is None:
+        sections.append({"key": "province", "label": "Toàn tỉnh", **index766.index(g, [])})
+    agencies = g.agencies
+    codes = [agency] if agency else (sorted(agencies) if by_agency else [])
+    for code in codes:
+        info = agencies.get(code)
+        label = f"{info.name} ({code})" if info and info.name else code
+        sections.append(
+            {"key": f"agency:{code}", "label": label, **index766.index(g, [Scope(agencies=frozenset({code}))])}
+        )
+    return {
+        "report": "decision_766_index",
+        "legal_reference": "Quyết định số 766/QĐ-TTg ngày 23/6/2022 của Thủ tướng Chính phủ",
+        "province": province_name,
+        "period": window_dict(period),
+        "attribution": ATTRIBUTION,
+        "scoring": "with a threshold T: full points if rate ≥ T, else rate × points / T; otherwise rate × points; "
+        "no denominator → no data; criteria the events cannot supply are listed as not available and the total is "
+        "given over the points assessed as well",
+        "generated_at": datetime.now(UTC).isoformat(),
+        "sections": sections,
+    }
+
+
 # ================================================================================================== parity
 
 

@@ -229,6 +229,10 @@ DOSSIER_FLAGS: tuple[str, ...] = (
     "received_all_digitised",
     "received_reused",
     "received_fully_online",
+    "received_full_level",
+    "received_full_level_fully_online",
+    "received_fee",
+    "received_fee_paid_online",
     "transferred",
     "transferred_electronic",
     "finished",
@@ -238,6 +242,7 @@ DOSSIER_FLAGS: tuple[str, ...] = (
     "finished_in_time",
     "resolved",
     "resolved_e_result",
+    "resolved_digitised_e_result",
     "certified",
     "certified_electronic",
     "carried_over",
@@ -278,6 +283,10 @@ def dossier_flags(f: DossierFact, w: Window) -> dict[str, bool]:
         "received_all_digitised": rcv and f.all_digitised,
         "received_reused": rcv and f.reused,
         "received_fully_online": rcv and f.fully_online,
+        "received_full_level": rcv and f.online_level == "full",
+        "received_full_level_fully_online": rcv and f.online_level == "full" and f.fully_online,
+        "received_fee": rcv and f.fee_payable,
+        "received_fee_paid_online": rcv and f.fee_payable and f.paid_online,
         "transferred": rcv and f.inter_agency_transfers > 0,
         "transferred_electronic": rcv and f.all_transfers_electronic,
         "finished": fin,
@@ -287,6 +296,7 @@ def dossier_flags(f: DossierFact, w: Window) -> dict[str, bool]:
         "finished_in_time": fin and f.outcome in ("early", "on_time"),
         "resolved": resolved,
         "resolved_e_result": resolved and f.e_result,
+        "resolved_digitised_e_result": resolved and f.e_result and f.all_digitised,
         "certified": certified,
         "certified_electronic": certified and f.e_result,
         "carried_over": in_progress_at(f, w.start),
@@ -329,6 +339,7 @@ class ProcedureInfo:
     online_level: str = "none"
     public: bool = True
     has_fees: bool = False
+    fees_payable_online: bool = False
     certification: bool = False
     in_force_from: date | None = None
     in_force_until: date | None = None
@@ -488,7 +499,7 @@ def _area_kind(g: GroupedData, agency: str | None) -> str | None:
     return info.area_kind if info else None
 
 
-def _dossier_sum(g: GroupedData, scopes: Sequence[Scope]) -> dict[str, int]:
+def dossier_sum(g: GroupedData, scopes: Sequence[Scope]) -> dict[str, int]:
     total = dict.fromkeys(DOSSIER_FLAGS, 0)
     for (level, agency, sector_code, sector_name), counts in g.dossiers.items():
         if matches_all(
@@ -537,7 +548,7 @@ def _payment_sums(g: GroupedData, scopes: Sequence[Scope]) -> dict[tuple[str | N
     return sums
 
 
-def _catalogue_in_scope(g: GroupedData, scopes: Sequence[Scope]) -> list[ProcedureInfo]:
+def catalogue_in_scope(g: GroupedData, scopes: Sequence[Scope]) -> list[ProcedureInfo]:
     chosen = []
     for p in g.catalogue:
         ok = True
@@ -567,7 +578,7 @@ def evaluate(code: str, g: GroupedData, scopes: Sequence[Scope] = ()) -> Indicat
     """Indicator ``code`` over the window of ``g`` for what matches every scope."""
     d = INDICATORS[code]
     if d.numerator_flag is not None and d.denominator_flag is not None:
-        sums = _dossier_sum(g, scopes)
+        sums = dossier_sum(g, scopes)
         return _ratio(code, sums[d.numerator_flag], sums[d.denominator_flag])
     if d.basis in (Basis.PROCEDURE, Basis.CATALOGUE):
         numerator, denominator = procedure_members(code, g, scopes)
@@ -617,9 +628,9 @@ def procedure_members(code: str, g: GroupedData, scopes: Sequence[Scope] = ()) -
         paid_online = {p for (p, channel), n in _payment_sums(g, scopes).items() if channel == "online" and n > 0}
         return sorted(fee_procedures & paid_online), sorted(fee_procedures)
     if code == "online_service_coverage":
-        published = [p for p in _catalogue_in_scope(g, scopes) if p.public]
+        published = [p for p in catalogue_in_scope(g, scopes) if p.public]
         return [p.code for p in published if p.online_level in ("full", "partial")], [p.code for p in published]
     if code == "published_rate":
-        in_force = _catalogue_in_scope(g, scopes)
+        in_force = catalogue_in_scope(g, scopes)
         return [p.code for p in in_force if p.public], [p.code for p in in_force]
     raise KeyError(code)

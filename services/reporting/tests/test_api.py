@@ -488,3 +488,22 @@ class TestParity:
         # nothing listens on the default intake address in tests
         assert response.status_code == 502
         assert response.json()["code"] == "intake_unavailable"
+
+
+class TestIndex766:
+    async def test_province_and_agencies_on_calendar_periods(
+        self, province: AsyncEngine, client: httpx.AsyncClient
+    ) -> None:
+        body = (
+            await client.get(
+                "/reports/index-766", params={"year": 2024, "quarter": 1, "by_agency": True}, headers=LEADER
+            )
+        ).json()
+        assert body["period"]["system"] == "calendar" and body["period"]["from"] == "2024-01-01"
+        assert [s["key"] for s in body["sections"]][:2] == ["province", f"agency:{PROVINCE_AGENCY}"]
+        progress = next(g for g in body["sections"][0]["groups"] if g["group"] == "progress")
+        in_time = progress["criteria"][0]
+        # calendar Q1 2024: finished A (early), B (on time), C, D (late); in progress at 31/03: F (due 20/03) and
+        # G (due 23/02) both overdue → processed 6, in time A + B = 2 → 33.33% × 20 = 6.67 points
+        assert (in_time["numerator"], in_time["denominator"], in_time["score"]) == (2, 6, 6.67)
+        assert body["sections"][0]["max_points"] == 100
