@@ -15,14 +15,15 @@ def main() -> None:
         print("motcua is starting (Ctrl-C stops everything):")
         for name, port in SERVICES.items():
             print(f"  {name:<13} http://127.0.0.1:{port}/docs   (ready: /readyz, metrics: /metrics)")
-        print(f"  reporting dashboard  http://127.0.0.1:{SERVICES['reporting']}/dashboard")
         print(f"  broker        {external_broker or '127.0.0.1:' + KAFKA_PORT}")
         return
     if not external_broker:
         print(f"broker: scripts/broker.sh exec {KAFKA_PORT}")
+    # Services follow the broker this Procfile starts (KAFKA_PORT) unless told of another one.
+    bootstrap = external_broker or f"127.0.0.1:{KAFKA_PORT}"
     for name, port in SERVICES.items():
         print(
-            f"{name}: .venv/bin/uvicorn services.{name}.app:create_app --factory"
+            f"{name}: env KAFKA_BOOTSTRAP_SERVERS={bootstrap} .venv/bin/uvicorn services.{name}.app:create_app --factory"
             f" --host 127.0.0.1 --port {port} --no-access-log"
         )
 

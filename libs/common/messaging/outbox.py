@@ -101,6 +101,13 @@ class OutboxRelay:
                 await self._lock_conn.close()
 
     async def run(self) -> None:
+        try:
+            await self._run()
+        finally:
+            # stop() may have closed the producer while a round was opening a new one: close whatever is left.
+            await self._close_producer()
+
+    async def _run(self) -> None:
         backoff = 0.2
         while not self._stopping:
             try:
