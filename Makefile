@@ -58,7 +58,8 @@ contract: install
 	$(PY) scripts/generate_contract.py
 
 bench: install
-	$(PY) bench/run.py
+	@set -euo pipefail; trap 'scripts/postgres.sh stop 55499' EXIT; scripts/postgres.sh start 55499; \
+	MOTCUA_TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:55499/postgres $(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
