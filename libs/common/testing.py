@@ -205,3 +205,18 @@ def broker() -> str:
 def topic_prefix() -> str:
     """Topics unique to one test, so tests never read each other's events."""
     return unique_name("t")
+
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The response is an RFC 9457 problem with this status and machine-readable code; returns its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem: dict[str, Any] = response.json()
+    assert problem["status"] == status and problem["code"] == code
+    assert problem["type"].endswith("/" + code) and problem["instance"] and problem["detail"]
+    return problem
+
+
+def fields_of(problem: dict[str, Any]) -> set[str]:
+    """The fields a 422 problem names."""
+    return {e["field"] for e in problem.get("errors") or []}

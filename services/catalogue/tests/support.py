@@ -10,7 +10,10 @@ from sqlalchemy import select
 
 from libs.common.db import create_engine
 from libs.common.messaging.tables import outbox
-from libs.common.testing import AUTH
+from libs.common.testing import (
+    AUTH,
+    assert_problem,  # noqa: F401 - re-exported for this service's tests
+)
 
 OPS = AUTH["ops"]
 DECISION = {"number": "1234/QĐ-UBND", "signed_on": "2025-12-01", "effective_on": "2026-01-01"}
@@ -74,12 +77,3 @@ async def events(url: str, key: str | None = None) -> list[tuple[str, dict[str, 
     finally:
         await engine.dispose()
     return [(row.type.removeprefix("vn.motcua.catalogue."), json.loads(row.payload)["data"]) for row in rows]
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    problem: dict[str, Any] = response.json()
-    assert problem["status"] == status and problem["code"] == code
-    assert problem["type"].endswith("/" + code) and problem["instance"] and problem["detail"]
-    return problem

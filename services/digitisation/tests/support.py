@@ -6,11 +6,11 @@ import hashlib
 import json
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 
 from libs.common.db import create_engine
 from libs.common.messaging.tables import outbox
+from libs.common.testing import assert_problem, fields_of  # noqa: F401 - re-exported for this service's tests
 
 PERSON = "001204012345"
 COMPANY = "0101234567"
@@ -48,16 +48,3 @@ async def events(url: str) -> list[tuple[str, str, dict[str, Any]]]:
     finally:
         await engine.dispose()
     return [(row.type.removeprefix("vn.motcua."), row.key, json.loads(row.payload)["data"]) for row in rows]
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    problem: dict[str, Any] = response.json()
-    assert problem["status"] == status and problem["code"] == code
-    assert problem["type"].endswith("/" + code) and problem["instance"] and problem["detail"]
-    return problem
-
-
-def fields_of(problem: dict[str, Any]) -> set[str]:
-    return {e["field"] for e in problem.get("errors") or []}

@@ -11,7 +11,10 @@ from sqlalchemy import select
 
 from libs.common.db import create_engine
 from libs.common.messaging.tables import outbox
-from libs.common.testing import AUTH
+from libs.common.testing import (
+    AUTH,
+    assert_problem,  # noqa: F401 - re-exported for this service's tests
+)
 
 AGENCY = "000.00.00.H56"
 OTHER_AGENCY = "000.17.22.H56"
@@ -110,12 +113,3 @@ async def events_of(url: str, code: str) -> list[tuple[str, dict[str, Any]]]:
     finally:
         await engine.dispose()
     return [(row.type.removeprefix("vn.motcua.intake."), json.loads(row.payload)["data"]) for row in rows]
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    problem: dict[str, Any] = response.json()
-    assert problem["status"] == status and problem["code"] == code
-    assert problem["type"].endswith("/" + code) and problem["instance"] and problem["detail"]
-    return problem

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from libs.common.db import create_engine
 from libs.common.messaging.tables import outbox
-from libs.common.testing import AUTH
+from libs.common.testing import AUTH, assert_problem, fields_of  # noqa: F401 - re-exported for this service's tests
 from services.payments.domain.signatures import sign
 
 DOSSIER = "000.00.00.H56-260302-0001"
@@ -93,16 +93,3 @@ async def events(url: str) -> list[tuple[str, str, dict[str, Any]]]:
 
 async def event_names(url: str) -> list[str]:
     return [name for name, _, _ in await events(url)]
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    problem: dict[str, Any] = response.json()
-    assert problem["status"] == status and problem["code"] == code
-    assert problem["type"].endswith("/" + code) and problem["instance"] and problem["detail"]
-    return problem
-
-
-def fields_of(problem: dict[str, Any]) -> set[str]:
-    return {e["field"] for e in problem.get("errors") or []}
