@@ -13,6 +13,8 @@ from typing import Any, ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from libs.common.contract.timeliness import Outcome
+
 
 class Topic(StrEnum):
     """Topic suffixes; the full name is ``<prefix>.<suffix>`` with a deployment-wide prefix (default ``motcua``)."""
@@ -323,6 +325,8 @@ class DossierRefused(EventPayload):
     reason: str
     # due time in force when it finished (pauses included, apology excluded); optional, added in v1
     due_at: AwareDatetime | None = None
+    # intake's verdict (libs.common.contract.timeliness); optional, added in v1: absent on older events
+    outcome: Outcome | None = None
     at: AwareDatetime
 
 
@@ -345,6 +349,8 @@ class DossierStopped(EventPayload):
     reason: str
     # due time in force when it finished (pauses included, apology excluded); optional, added in v1
     due_at: AwareDatetime | None = None
+    # intake's verdict (libs.common.contract.timeliness); optional, added in v1: absent on older events
+    outcome: Outcome | None = None
     at: AwareDatetime
 
 
@@ -357,6 +363,8 @@ class DossierResolved(EventPayload):
     electronic_result: bool
     result_refs: list[str] = []  # <dossier code>-KQ<n>
     due_at: AwareDatetime  # due time in force (pauses included, apology excluded)
+    # intake's verdict (libs.common.contract.timeliness); optional, added in v1: absent on older events
+    outcome: Outcome | None = None
     at: AwareDatetime
 
 
