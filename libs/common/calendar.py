@@ -347,9 +347,6 @@ class WorkingCalendar:
         flag = span.working[i]
         return (span.cumulative[i] - flag) * self._daily_us + (self._worked_in_day(us) if flag else 0)
 
-    def _inside(self, span: _Span, ordinal: int, us: int) -> bool:
-        return span.working[span.index(ordinal)] == 1 and any(o <= us <= c for o, c in self._sessions)
-
     def _next_opening(self, ordinal: int, us: int) -> tuple[int, int]:
         """The instant itself if inside working hours, else the next opening of a session on a working day."""
         span = self._span_for(ordinal)

@@ -33,7 +33,3 @@ async def dossier_reuses(session: AsyncSession, dossier_code: str) -> Sequence[R
     stmt = select(Reuse).where(Reuse.dossier_code == dossier_code).order_by(Reuse.component_code)
     return (await session.execute(stmt)).scalars().all()
 
-
-async def dossier_documents(session: AsyncSession, dossier_code: str) -> Sequence[Document]:
-    stmt = select(Document).where(Document.dossier_code == dossier_code).order_by(Document.created_at, Document.id)
-    return (await session.execute(stmt)).scalars().all()
