@@ -24,7 +24,6 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from enum import StrEnum
 from functools import cache
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -33,6 +32,10 @@ from holidays import country_holidays
 from holidays.countries.vietnam import Vietnam
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# The units are the contract's vocabulary (a procedure's time limit travels in its events); re-exported here so the
+# calendar's callers need one import.
+from libs.common.contract.events import LimitUnit
 
 __all__ = [
     "VN_TZ",
@@ -51,12 +54,6 @@ _US_PER_DAY = 86_400 * _US_PER_SECOND
 # would give wrong due times silently, so such dates are refused.
 FIRST_YEAR: int = Vietnam.start_year
 LAST_YEAR: int = Vietnam.end_year
-
-
-class LimitUnit(StrEnum):
-    WORKING_DAYS = "working_days"
-    WORKING_HOURS = "working_hours"
-    SAME_DAY = "same_day"
 
 
 @dataclass(frozen=True)
