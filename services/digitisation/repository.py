@@ -32,4 +32,3 @@ async def get_reuse(session: AsyncSession, dossier_code: str, component_code: st
 async def dossier_reuses(session: AsyncSession, dossier_code: str) -> Sequence[Reuse]:
     stmt = select(Reuse).where(Reuse.dossier_code == dossier_code).order_by(Reuse.component_code)
     return (await session.execute(stmt)).scalars().all()
-
