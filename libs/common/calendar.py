@@ -1,4 +1,5 @@
-"""The working-day calendar: working days, working hours, due times and pauses (domain.md Part A1).
+"""The working-day calendar: working days, working hours, due times and pauses (docs/domain.md §Working days,
+§Working hours, §Due time, §Pause).
 
 Holidays, their compensation days and the yearly weekend swaps come from the ``holidays`` package
 (``holidays.Vietnam``): it knows the Labour Code 2019 Art. 112 holidays, lunar Tết, the next-working-day
@@ -366,7 +367,7 @@ class WorkingCalendar:
         return self._utc(next_ordinal, next_us)
 
     def due_at(self, received_at: datetime, limit: TimeLimit) -> datetime:
-        """The appointment on form 01 (Part A1 "Due time"), counted from the effective receipt."""
+        """The appointment on form 01 (docs/domain.md §Due time), counted from the effective receipt."""
         receipt = self.effective_receipt(received_at)
         ordinal, us = self._local(receipt)
         if limit.unit is LimitUnit.SAME_DAY:
@@ -375,7 +376,7 @@ class WorkingCalendar:
             return self.add_working_time(receipt, timedelta(hours=limit.amount))
         due_day = self.add_working_days(date.fromordinal(ordinal), limit.amount).toordinal()
         # The receipt's clock time is inside a session, so this only moves anything under odd configurations;
-        # Part A1 still asks for it, and it costs nothing.
+        # docs/domain.md §Due time still asks for it, and it costs nothing.
         return self._utc(*self._next_opening(due_day, us))
 
     def working_time_between(self, start: datetime, end: datetime) -> timedelta:
@@ -437,7 +438,7 @@ class WorkingCalendar:
         raise AssertionError("worked reaches a whole working day")  # pragma: no cover
 
     def paused_due_at(self, due_at: datetime, pauses: Iterable[tuple[datetime, datetime]]) -> datetime:
-        """The due time moved by the working time of the pauses (Part A1 "Pause": waiting for a supplement).
+        """The due time moved by the working time of the pauses (docs/domain.md §Pause: waiting for a supplement).
 
         Overlapping pauses count once; a pause still open is passed with the current time as its end.
         """
