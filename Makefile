@@ -51,7 +51,7 @@ test-unit: install
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy libs services scripts
+	$(VENV)/bin/mypy libs services scripts bench
 	$(VENV)/bin/lint-imports
 
 contract: install

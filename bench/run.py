@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert  # noqa: E402
 
+from libs.common.contract import Rating, TransferMode  # noqa: E402
 from libs.common.db import create_engine  # noqa: E402
 from libs.common.messaging.consumer import ConsumerRunner, Message  # noqa: E402
 from libs.common.testing import AUTH, running_app, service_database  # noqa: E402
@@ -47,8 +48,8 @@ async def bench_fold(events_count: int, batch: int, backend: str, tmp: Path) -> 
     for i in range(events_count // 5):
         received = start + timedelta(minutes=i)
         d = Dossier(f"000.00.00.H56-260302-{i:06d}", received_at=received, due_at=received + timedelta(days=3))
-        d.transfer(received + timedelta(hours=1), mode="electronic").resolve(received + timedelta(days=1))
-        d.return_(received + timedelta(days=2)).rate(received + timedelta(days=2), "satisfied")
+        d.transfer(received + timedelta(hours=1), mode=TransferMode.ELECTRONIC).resolve(received + timedelta(days=1))
+        d.return_(received + timedelta(days=2)).rate(received + timedelta(days=2), Rating.SATISFIED)
         dossiers.append(d)
     # Interleave by time across dossiers, as a live topic would deliver them.
     envelopes = sorted((e for d in dossiers for e in d.envelopes()), key=lambda e: e.time)

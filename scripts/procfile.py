@@ -23,7 +23,8 @@ def main() -> None:
     bootstrap = external_broker or f"127.0.0.1:{KAFKA_PORT}"
     for name, port in SERVICES.items():
         print(
-            f"{name}: env KAFKA_BOOTSTRAP_SERVERS={bootstrap} .venv/bin/uvicorn services.{name}.app:create_app --factory"
+            f"{name}: env KAFKA_BOOTSTRAP_SERVERS={bootstrap}"
+            f" .venv/bin/uvicorn services.{name}.app:create_app --factory"
             f" --host 127.0.0.1 --port {port} --no-access-log"
         )
 

@@ -1,4 +1,5 @@
-"""The working-day calendar: working days, working hours, due times and pauses (domain.md Part A1).
+"""The working-day calendar: working days, working hours, due times and pauses (docs/domain.md §Working days,
+§Working hours, §Due time, §Pause).
 
 Holidays, their compensation days and the yearly weekend swaps come from the ``holidays`` package
 (``holidays.Vietnam``): it knows the Labour Code 2019 Art. 112 holidays, lunar Tết, the next-working-day
@@ -24,7 +25,6 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from enum import StrEnum
 from functools import cache
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -33,6 +33,10 @@ from holidays import country_holidays
 from holidays.countries.vietnam import Vietnam
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# The units are the contract's vocabulary (a procedure's time limit travels in its events); re-exported here so the
+# calendar's callers need one import.
+from libs.common.contract.events import LimitUnit
 
 __all__ = [
     "VN_TZ",
@@ -51,12 +55,6 @@ _US_PER_DAY = 86_400 * _US_PER_SECOND
 # would give wrong due times silently, so such dates are refused.
 FIRST_YEAR: int = Vietnam.start_year
 LAST_YEAR: int = Vietnam.end_year
-
-
-class LimitUnit(StrEnum):
-    WORKING_DAYS = "working_days"
-    WORKING_HOURS = "working_hours"
-    SAME_DAY = "same_day"
 
 
 @dataclass(frozen=True)
@@ -347,9 +345,6 @@ class WorkingCalendar:
         flag = span.working[i]
         return (span.cumulative[i] - flag) * self._daily_us + (self._worked_in_day(us) if flag else 0)
 
-    def _inside(self, span: _Span, ordinal: int, us: int) -> bool:
-        return span.working[span.index(ordinal)] == 1 and any(o <= us <= c for o, c in self._sessions)
-
     def _next_opening(self, ordinal: int, us: int) -> tuple[int, int]:
         """The instant itself if inside working hours, else the next opening of a session on a working day."""
         span = self._span_for(ordinal)
@@ -372,7 +367,7 @@ class WorkingCalendar:
         return self._utc(next_ordinal, next_us)
 
     def due_at(self, received_at: datetime, limit: TimeLimit) -> datetime:
-        """The appointment on form 01 (Part A1 "Due time"), counted from the effective receipt."""
+        """The appointment on form 01 (docs/domain.md §Due time), counted from the effective receipt."""
         receipt = self.effective_receipt(received_at)
         ordinal, us = self._local(receipt)
         if limit.unit is LimitUnit.SAME_DAY:
@@ -381,7 +376,7 @@ class WorkingCalendar:
             return self.add_working_time(receipt, timedelta(hours=limit.amount))
         due_day = self.add_working_days(date.fromordinal(ordinal), limit.amount).toordinal()
         # The receipt's clock time is inside a session, so this only moves anything under odd configurations;
-        # Part A1 still asks for it, and it costs nothing.
+        # docs/domain.md §Due time still asks for it, and it costs nothing.
         return self._utc(*self._next_opening(due_day, us))
 
     def working_time_between(self, start: datetime, end: datetime) -> timedelta:
@@ -443,7 +438,7 @@ class WorkingCalendar:
         raise AssertionError("worked reaches a whole working day")  # pragma: no cover
 
     def paused_due_at(self, due_at: datetime, pauses: Iterable[tuple[datetime, datetime]]) -> datetime:
-        """The due time moved by the working time of the pauses (Part A1 "Pause": waiting for a supplement).
+        """The due time moved by the working time of the pauses (docs/domain.md §Pause: waiting for a supplement).
 
         Overlapping pauses count once; a pause still open is passed with the current time as its end.
         """

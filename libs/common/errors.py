@@ -6,6 +6,7 @@ errors, and Starlette's own 404/405 as ``application/problem+json`` with the sam
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -72,7 +73,7 @@ def problem(
     title: str | None = None,
     detail: str | None = None,
     errors: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {

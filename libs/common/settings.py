@@ -66,10 +66,6 @@ class ServiceSettings(BaseSettings):
         table: dict[str, dict[str, Any]] = json.loads(self.api_keys or "{}")
         return table
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 def service_config(service: str) -> SettingsConfigDict:
     return SettingsConfigDict(env_prefix=f"MOTCUA_{service.upper()}_", extra="ignore", env_file=None)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from services.catalogue.domain.codes import Level
+from services.catalogue.domain.levels import Level
 from services.catalogue.domain.text import fold
 from services.catalogue.errors import ImportUnreadable
 from services.catalogue.service import ImportRow

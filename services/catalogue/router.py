@@ -10,13 +10,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 from libs.common.app import DBSession, RuntimeDep
 from libs.common.auth import Principal, Role, require
-from libs.common.contract import OnlineLevel
+from libs.common.contract import AGENCY_CODE, OnlineLevel
 from libs.common.errors import InvalidInput, field_error
 from services.catalogue import repository, service
 from services.catalogue import schemas as s
 from services.catalogue.config import CatalogueSettings
-from services.catalogue.domain import codes
-from services.catalogue.domain.codes import Level
+from services.catalogue.domain.levels import Level
 from services.catalogue.errors import AgencyNotFound, ProcedureNotFound
 from services.catalogue.imports import DecisionDefaults, read_catalogue
 
@@ -201,7 +200,7 @@ async def put_agency(
 ) -> s.AgencyRead:
     """Create or replace an agency of the province: level, parent, one-stop desks, and the procedures it handles
     (each must be in the catalogue). Publishes ``AgencyPublished``. 422 for a malformed agency code."""
-    if not codes.is_agency_code(code):
+    if AGENCY_CODE.fullmatch(code) is None:
         raise InvalidInput(
             f"{code} is not an agency code V1V2V3.Z1Z2.Y1Y2.MX1X2 (e.g. 000.17.22.H56)",
             errors=[field_error(("code",), "not an agency code V1V2V3.Z1Z2.Y1Y2.MX1X2")],

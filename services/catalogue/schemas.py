@@ -5,45 +5,26 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from libs.common.contract import (
+    AgencyCode,
     DecisionRef,
     DocumentComponent,
+    DocumentTypeCode,
     FeeItem,
     LimitUnit,
     OnlineLevel,
+    ProcedureCode,
     ProcedureSnapshot,
     ProcessStep,
     ResultDocument,
     Sector,
+    SectorCode,
     TimeLimitData,
 )
-from services.catalogue.domain import codes
-from services.catalogue.domain.codes import Level
+from services.catalogue.domain.levels import Level
 
-
-def _check(predicate: object, what: str) -> AfterValidator:
-    def validate(value: str) -> str:
-        if not predicate(value):  # type: ignore[operator]
-            raise ValueError(f"not {what}")
-        return value
-
-    return AfterValidator(validate)
-
-
-ProcedureCode = Annotated[
-    str,
-    _check(codes.is_procedure_code, "a national procedure code N.NNNNNN (e.g. 1.001193)"),
-    Field(examples=["1.001193"]),
-]
-AgencyCode = Annotated[
-    str,
-    _check(codes.is_agency_code, "an agency code V1V2V3.Z1Z2.Y1Y2.MX1X2 (e.g. 000.17.22.H56)"),
-    Field(examples=["000.17.22.H56"]),
-]
-SectorCode = Annotated[str, _check(codes.is_sector_code, "a sector code MX1X2-LV (e.g. G03-GD10)")]
-TypeCode = Annotated[str, _check(codes.is_document_type_code, "a document-type code: letters, digits, - or _")]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 
 
@@ -64,7 +45,7 @@ class FeeIn(_In):
 
 
 class ComponentIn(_In):
-    code: TypeCode = Field(description="document-type code (the catalogue's component code)")
+    code: DocumentTypeCode = Field(description="document-type code (the catalogue's component code)")
     name: Text
     copies: int = Field(1, ge=1)
     required: bool = True
@@ -73,7 +54,7 @@ class ComponentIn(_In):
 
 
 class ResultIn(_In):
-    type_code: TypeCode = Field(description="result code in the national procedure database")
+    type_code: DocumentTypeCode = Field(description="result code in the national procedure database")
     name: Text
     electronic: bool = True
 

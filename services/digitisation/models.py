@@ -20,7 +20,7 @@ class Base(db.Base):
 
 
 class Document(Base):
-    """One version of a digitised document ``<identity code>.<document type code>`` (domain.md A2)."""
+    """One version of a digitised document ``<identity code>.<document type code>`` (docs/domain.md §Identifiers)."""
 
     __tablename__ = "document"
     __table_args__ = (Index("ix_document_holder_id_code_type_code", "holder_id_code", "type_code"),)

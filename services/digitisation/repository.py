@@ -32,8 +32,3 @@ async def get_reuse(session: AsyncSession, dossier_code: str, component_code: st
 async def dossier_reuses(session: AsyncSession, dossier_code: str) -> Sequence[Reuse]:
     stmt = select(Reuse).where(Reuse.dossier_code == dossier_code).order_by(Reuse.component_code)
     return (await session.execute(stmt)).scalars().all()
-
-
-async def dossier_documents(session: AsyncSession, dossier_code: str) -> Sequence[Document]:
-    stmt = select(Document).where(Document.dossier_code == dossier_code).order_by(Document.created_at, Document.id)
-    return (await session.execute(stmt)).scalars().all()

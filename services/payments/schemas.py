@@ -8,18 +8,14 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from libs.common.contract import PaymentChannel
+from libs.common.contract import DossierCode, PaymentChannel, ProcedureCode
 from services.payments.domain.reconciliation import StatementStatus
 from services.payments.domain.states import Command, PaymentStatus
 
-DOSSIER_CODE = r"^[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[A-Y][0-9A-Z]{2}-\d{6}-\d{4,}$"
-PROCEDURE_CODE = r"^\d\.\d{6}$"
 PROVIDER = r"^[a-z0-9][a-z0-9._-]{0,59}$"
 
 Vnd = Annotated[int, Field(ge=0, strict=True, description="VND, an integer")]
 PositiveVnd = Annotated[int, Field(gt=0, strict=True, description="VND, a positive integer")]
-DossierCode = Annotated[str, Field(pattern=DOSSIER_CODE, description="<receiving agency>-YYMMDD-XXXX")]
-ProcedureCode = Annotated[str, Field(pattern=PROCEDURE_CODE, description="national procedure code N.NNNNNN")]
 
 
 class FeeItemIn(BaseModel):

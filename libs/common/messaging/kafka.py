@@ -10,8 +10,6 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from libs.common.contract import Topic, topic_name
-
 
 def cancelling() -> bool:
     """Whether the current task is being cancelled by its owner (not by a library cancelling its own futures)."""
@@ -46,11 +44,6 @@ def producer_factory(bootstrap_servers: str, client_id: str) -> Callable[[], AIO
         )
 
     return make
-
-
-async def ensure_topics(bootstrap_servers: str, prefix: str, partitions: int = 3) -> list[str]:
-    """Create every topic of the contract that does not exist yet; returns the names created."""
-    return await ensure_topic_names(bootstrap_servers, [topic_name(prefix, t) for t in Topic], partitions)
 
 
 async def ensure_topic_names(bootstrap_servers: str, wanted: Iterable[str], partitions: int = 3) -> list[str]:

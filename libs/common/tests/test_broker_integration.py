@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,7 +39,7 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
 
 
 async def store_ratings(session: AsyncSession, envelopes: list[Envelope]) -> None:
-    stmt = insert_ignoring_conflicts(ratings, session.bind.dialect.name)
+    stmt = insert_ignoring_conflicts(ratings, session.get_bind().dialect.name)
     await session.execute(stmt, [{"dossier_code": e.subject, "rating": e.data["rating"]} for e in envelopes])
 
 
@@ -106,9 +106,9 @@ async def test_events_survive_a_broker_outage_and_redelivery_changes_nothing(
     assert await rated_count(engine) == 50
 
 
-async def _equals(value: object, expected: int) -> bool:
-    return await value == expected  # type: ignore[misc]
+async def _equals(value: Awaitable[int], expected: int) -> bool:
+    return await value == expected
 
 
-async def _positive(value: object) -> bool:
-    return await value > 0  # type: ignore[misc,operator]
+async def _positive(value: Awaitable[int]) -> bool:
+    return await value > 0

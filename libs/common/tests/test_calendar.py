@@ -1,4 +1,5 @@
-"""The working-day calendar (domain.md Part A1, B8). Every expectation is worked out by hand in a comment.
+"""The working-day calendar (docs/domain.md §Working days, §Due time, §Pause). Every expectation is worked out by
+hand in a comment.
 
 Default working hours are 07:30–11:30 and 13:30–17:00: 4 h + 3.5 h = 7.5 h a working day.
 """

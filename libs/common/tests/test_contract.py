@@ -92,3 +92,13 @@ def test_naive_event_times_are_refused() -> None:
 
 def test_the_default_registry_parses_every_type_it_lists() -> None:
     assert registry.names() == sorted(m.event_name for m in EVENT_TYPES)
+
+
+def test_the_package_exports_every_public_name_of_its_modules() -> None:
+    import libs.common.contract as package
+    from libs.common.contract import codes, events
+
+    for module in (codes, events):
+        public = {name for name, value in vars(module).items() if getattr(value, "__module__", None) == module.__name__}
+        assert {n for n in public if not n.startswith("_")} <= set(package.__all__), module.__name__
+    assert "EVENT_TYPES" in package.__all__

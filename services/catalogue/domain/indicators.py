@@ -1,5 +1,6 @@
-"""Catalogue indicators (requirements.md): computed from the versions the catalogue publishes, so reporting gets
-the same numbers by folding the procedure events (each carries online_level, public and the in-force dates)."""
+"""Catalogue indicators (docs/catalogue.md §Indicators): computed from the versions the catalogue publishes, so
+reporting gets the same numbers by folding the procedure events (each carries online_level, public and the in-force
+dates)."""
 
 from __future__ import annotations
 

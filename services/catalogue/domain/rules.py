@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from libs.common.contract import DocumentComponent, LimitUnit, ProcessStep, ResultDocument, TimeLimitData
 
-# A working day is 8 working hours (07:30–11:30, 13:30–17:00; domain.md A1). A same-day procedure is due at closing
+# A working day counts as 8 working hours (docs/domain.md §Working hours). A same-day procedure is due at closing
 # time of the receipt day, so its process can use at most one working day.
 WORKING_DAY_HOURS = 8.0
 

@@ -10,10 +10,8 @@ from sqlalchemy import select
 
 from libs.common.db import create_engine
 from libs.common.messaging.tables import outbox
-from libs.common.testing import (
-    AUTH,
-    assert_problem,  # noqa: F401 - re-exported for this service's tests
-)
+from libs.common.testing import AUTH
+from libs.common.testing import assert_problem as assert_problem  # re-exported for this service's tests
 
 OPS = AUTH["ops"]
 DECISION = {"number": "1234/QĐ-UBND", "signed_on": "2025-12-01", "effective_on": "2026-01-01"}

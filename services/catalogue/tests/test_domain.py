@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from libs.common.contract import LimitUnit, ProcessStep, TimeLimitData
-from services.catalogue.domain import codes, indicators, rules
+from services.catalogue.domain import indicators, rules
 from services.catalogue.domain.text import fold, like_patterns
 from services.catalogue.domain.versions import Availability, VersionSpan, check_effective_after, version_at
 
@@ -35,33 +35,6 @@ class TestFold:
         assert like_patterns("Đăng  ký") == ["%dang%", "%ky%"]
         assert like_patterns("50%_x") == ["%50\\%\\_x%"]
         assert like_patterns("   ") == []
-
-
-class TestCodes:
-    @pytest.mark.parametrize(
-        ("code", "ok"), [("1.001193", True), ("2.000815", True), ("1.01193", False), ("1001193", False)]
-    )
-    def test_procedure_code(self, code: str, ok: bool) -> None:
-        assert codes.is_procedure_code(code) is ok
-
-    @pytest.mark.parametrize(
-        ("code", "ok"),
-        [("000.00.00.H56", True), ("000.17.22.H56", True), ("000.00.00.Z56", False), ("00.00.00.H56", False),
-         ("000.00.00.H5", False), ("000.00.00.h56", False)],
-    )  # fmt: skip
-    def test_agency_code(self, code: str, ok: bool) -> None:
-        assert codes.is_agency_code(code) is ok
-
-    @pytest.mark.parametrize(
-        ("code", "ok"), [("G03-GD10", True), ("H56-HT01", True), ("G03GD10", False), ("g03-gd10", False)]
-    )
-    def test_sector_code(self, code: str, ok: bool) -> None:
-        assert codes.is_sector_code(code) is ok
-
-    def test_document_type_code_has_no_dot(self) -> None:
-        # it ends the digitised document id <identity>.<type code>
-        assert codes.is_document_type_code("KQ001193")
-        assert not codes.is_document_type_code("KQ.001193")
 
 
 def steps(*hours: float) -> list[ProcessStep]:

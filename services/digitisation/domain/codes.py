@@ -1,37 +1,38 @@
-"""Formats of the codes a digitised document carries (domain.md A2).
+"""What digitisation adds to the shared identifier formats (docs/domain.md §Identifiers): which kind of holder an
+identity code names, messages that say which part of a code is wrong, and the parts of a document id.
 
-A digitised document is named ``<identity code>.<document type code>`` (Decision 468 plans; Circular 01/2023/TT-VPCP
-Art. 10): the holder's identity code, then the type. The identity code is a 12-digit personal identification number
-for a person, the enterprise (tax) code for an organisation.
+A digitised document is named ``<identity code>.<document type code>``: the holder's 12-digit personal
+identification number for a person, the enterprise (tax) code for an organisation, then the type.
 """
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 
-PERSONAL_ID = re.compile(r"^(\d{3})(\d)(\d{2})(\d{6})$")
-ENTERPRISE_CODE = re.compile(r"^\d{10}(-\d{3})?$")
-# A procedure's result code in the national database (e.g. KQ001193) or a catalogue component code (e.g. GKS, TP1).
-# No dot: the dot separates the identity code from the type code in a document id.
-TYPE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
-AGENCY_CODE = r"[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[A-Y][0-9A-Z]{2}"
-DOSSIER_CODE = re.compile(rf"^{AGENCY_CODE}-\d{{6}}-\d{{4,}}$")
+from libs.common.contract import (
+    DOCUMENT_TYPE_CODE,
+    DOSSIER_CODE,
+    ENTERPRISE_CODE,
+    PERSONAL_ID_NUMBER,
+    personal_id_problem,
+)
+
+__all__ = [
+    "HolderKind",
+    "document_id",
+    "enterprise_code_problem",
+    "holder_kind_of",
+    "identity_code_problem",
+    "is_dossier_code",
+    "personal_id_problem",
+    "split_document_id",
+    "type_code_problem",
+]
 
 
 class HolderKind(StrEnum):
     PERSON = "person"
     ORGANISATION = "organisation"
-
-
-def personal_id_problem(value: str) -> str | None:
-    """Why ``value`` is not a 12-digit personal identification number, or None if it is one."""
-    match = PERSONAL_ID.fullmatch(value)
-    if match is None:
-        return "a personal identification number is 12 digits"
-    if not 1 <= int(match.group(1)) <= 96:
-        return "the first 3 digits (province of birth registration) must be 001–096"
-    return None
 
 
 def enterprise_code_problem(value: str) -> str | None:
@@ -42,9 +43,9 @@ def enterprise_code_problem(value: str) -> str | None:
 
 def holder_kind_of(id_code: str) -> HolderKind | None:
     """The kind of holder an identity code names, or None when it is neither format."""
-    if personal_id_problem(id_code) is None:
+    if PERSONAL_ID_NUMBER.fullmatch(id_code) is not None:
         return HolderKind.PERSON
-    if enterprise_code_problem(id_code) is None:
+    if ENTERPRISE_CODE.fullmatch(id_code) is not None:
         return HolderKind.ORGANISATION
     return None
 
@@ -63,13 +64,12 @@ def identity_code_problem(id_code: str, kind: HolderKind | None = None) -> str |
 
 
 def type_code_problem(value: str) -> str | None:
-    if TYPE_CODE.fullmatch(value) is None:
+    if DOCUMENT_TYPE_CODE.fullmatch(value) is None:
         return "a document type code is 1–40 letters, digits, '-' or '_' (a result code or a component code)"
     return None
 
 
 def is_dossier_code(value: str) -> bool:
-    """``<receiving agency code>-YYMMDD-XXXX`` (Circular 01/2018 Art. 19)."""
     return DOSSIER_CODE.fullmatch(value) is not None
 
 

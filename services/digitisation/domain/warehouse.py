@@ -1,12 +1,12 @@
 """The data warehouse's rules: versions of a holder's documents and which one re-use may offer.
 
 A holder may hold several documents of one type (a renewed licence, a re-issued certificate): they keep one id
-``<identity code>.<type code>`` and get versions 1, 2, … (domain.md A2). The newest version is the holder's current
-document; earlier versions are superseded and never offered, even when they have not expired, because taking an
-outdated document from the warehouse would break the once-only rule's premise that the state's copy is the right one
-(Decree 47/2020 Art. 9(3)). The current version is offered for re-use only while it is valid: signed (the officer's
-or the agency's digital signature is what makes a scan a digitisation result, Circular 01/2023/TT-VPCP Art. 7) and
-not past its ``valid_until`` date (inclusive, in Asia/Ho_Chi_Minh).
+``<identity code>.<type code>`` and get versions 1, 2, … (docs/domain.md §Identifiers). The newest version is the
+holder's current document; earlier versions are superseded and never offered, even when they have not expired, because
+taking an outdated document from the warehouse would break the once-only rule's premise that the state's copy is the
+right one (Decree 47/2020 Art. 9(3)). The current version is offered for re-use only while it is valid: signed (the
+officer's or the agency's digital signature is what makes a scan a digitisation result, Circular 01/2023/TT-VPCP Art. 7)
+and not past its ``valid_until`` date (inclusive, in Asia/Ho_Chi_Minh).
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from libs.common.db import create_engine
 from libs.common.messaging.tables import outbox
-from libs.common.testing import assert_problem, fields_of  # noqa: F401 - re-exported for this service's tests
+from libs.common.testing import assert_problem as assert_problem  # re-exported for this service's tests
+from libs.common.testing import fields_of as fields_of
 
 PERSON = "001204012345"
 COMPANY = "0101234567"

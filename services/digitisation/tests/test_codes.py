@@ -1,4 +1,4 @@
-"""Identity, type, dossier and document codes (domain.md A2)."""
+"""Identity, type, dossier and document codes (docs/domain.md §Identifiers)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,9 @@ from sqlalchemy import select
 
 from libs.common.db import create_engine
 from libs.common.messaging.tables import outbox
-from libs.common.testing import AUTH, assert_problem, fields_of  # noqa: F401 - re-exported for this service's tests
+from libs.common.testing import AUTH
+from libs.common.testing import assert_problem as assert_problem  # re-exported for this service's tests
+from libs.common.testing import fields_of as fields_of
 from services.payments.domain.signatures import sign
 
 DOSSIER = "000.00.00.H56-260302-0001"
