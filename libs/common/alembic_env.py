@@ -1,4 +1,5 @@
-"""The body of every service's ``migrations/env.py``: async engine, ``compare_type``, the shared messaging tables."""
+"""The body of every service's ``migrations/env.py``: async engine, ``compare_type``, the shared messaging and audit
+tables."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from alembic import context
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
+from libs.common.audit import audit_metadata
 from libs.common.db import UtcDateTime, create_engine
 from libs.common.messaging.tables import messaging_metadata
 
@@ -22,7 +24,7 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
 
 def run(service_metadata: MetaData) -> None:
     config = context.config
-    target: list[MetaData] = [service_metadata, messaging_metadata]
+    target: list[MetaData] = [service_metadata, messaging_metadata, audit_metadata]
     url = config.get_main_option("sqlalchemy.url")
     assert url, "sqlalchemy.url is not set"
     options: dict[str, Any] = {

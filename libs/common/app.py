@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from libs.common.apidocs import install_api_docs
+from libs.common.audit import run_sealer
 from libs.common.auth import key_table
 from libs.common.contract import Topic, topic_name
 from libs.common.db import create_engine, session_factory
@@ -126,6 +127,9 @@ def create_service_app(
                 )
                 rt.consumers.append(runner)
                 rt.tasks.append(asyncio.create_task(runner.run(), name=f"{service}-{spec.name}"))
+        if settings.audit_seal_seconds > 0:
+            sealer = run_sealer(rt.sessions, interval_seconds=settings.audit_seal_seconds)
+            rt.tasks.append(asyncio.create_task(sealer, name=f"{service}-audit-sealer"))
         if on_start is not None:
             await on_start(app, rt)
         log.info("service started", database=engine.url.render_as_string(hide_password=True))

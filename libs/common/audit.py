@@ -1,0 +1,235 @@
+"""A tamper-evident audit log: every change and every read of personal data, chained by hash.
+
+Requests append a row in their own transaction (one insert, no lock: the hot path stays cheap). A sealer then gives
+committed rows, in id order, their place in the chain (``seq``) and a hash that covers the row and the previous
+row's hash, so altering or deleting a sealed row breaks every hash after it and ``verify`` names the first broken
+row. The chain is ordered by ``seq``, not by id, because ids can commit out of order: a row that commits late is
+simply sealed later. Sealing takes a transaction-scoped advisory lock on PostgreSQL so two replicas never seal at
+once; SQLite is single-process.
+
+A row names who acted (subject, display name, agency), what on (kind and id of the aggregate), whether personal data
+was involved, and when; it never holds the personal data itself (Decree 13/2023 on personal data protection).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Column, Index, String, Table, Text, func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from libs.common.db import BigIntPK, UtcDateTime, new_metadata
+from libs.common.logging import get_logger
+
+log = get_logger(__name__)
+
+__all__ = [
+    "AuditAction",
+    "ChainCheck",
+    "audit_log",
+    "audit_metadata",
+    "personal_data_reads",
+    "record",
+    "run_sealer",
+    "seal",
+    "verify",
+]
+
+audit_metadata = new_metadata()
+
+audit_log = Table(
+    "audit_log",
+    audit_metadata,
+    Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    Column("seq", BigInteger, nullable=True, unique=True),  # place in the chain, set when sealed
+    Column("at", UtcDateTime(), nullable=False),
+    Column("actor", String(200), nullable=False),  # principal subject, or "public" / "system"
+    Column("actor_name", String(200), nullable=True),
+    Column("actor_agency", String(40), nullable=True),
+    Column("action", String(20), nullable=False),
+    Column("subject_kind", String(40), nullable=False),
+    Column("subject_id", String(120), nullable=False),
+    Column("personal_data", Boolean, nullable=False),
+    Column("detail", Text, nullable=True),  # JSON, never personal data
+    Column("prev_hash", String(64), nullable=True),
+    Column("hash", String(64), nullable=True),
+)
+Index("ix_audit_log_subject", audit_log.c.subject_kind, audit_log.c.subject_id, audit_log.c.at)
+Index(
+    "ix_audit_log_unsealed",
+    audit_log.c.id,
+    postgresql_where=audit_log.c.seq.is_(None),
+    sqlite_where=audit_log.c.seq.is_(None),
+)
+
+GENESIS = "0" * 64
+_SEAL_LOCK = 0x6D63617564  # "mcaud"
+
+
+class AuditAction(StrEnum):
+    READ = "read"  # personal data shown to someone
+    CREATE = "create"
+    CHANGE = "change"
+    EXPORT = "export"
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    at: datetime,
+    actor: str,
+    action: AuditAction,
+    subject_kind: str,
+    subject_id: str,
+    personal_data: bool,
+    actor_name: str | None = None,
+    actor_agency: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Append one audit row in the caller's transaction (it commits or rolls back with the change it records)."""
+    await session.execute(
+        insert(audit_log).values(
+            at=at,
+            actor=actor,
+            actor_name=actor_name,
+            actor_agency=actor_agency,
+            action=action.value,
+            subject_kind=subject_kind,
+            subject_id=subject_id,
+            personal_data=personal_data,
+            detail=json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None,
+        )
+    )
+
+
+def row_hash(row: Any, seq: int, prev_hash: str) -> str:
+    """SHA-256 over the previous hash and every recorded field of the row, in a fixed canonical form."""
+    body = json.dumps(
+        [
+            prev_hash,
+            seq,
+            row.id,
+            row.at.isoformat(),
+            row.actor,
+            row.actor_name,
+            row.actor_agency,
+            row.action,
+            row.subject_kind,
+            row.subject_id,
+            bool(row.personal_data),
+            row.detail,
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+async def seal(session: AsyncSession, *, limit: int = 1000) -> int:
+    """Chain up to ``limit`` committed, unsealed rows in id order; returns how many. The caller commits."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SEAL_LOCK})
+    last = (
+        await session.execute(
+            select(audit_log.c.seq, audit_log.c.hash)
+            .where(audit_log.c.seq.is_not(None))
+            .order_by(audit_log.c.seq.desc())
+            .limit(1)
+        )
+    ).first()
+    seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
+    rows = (
+        await session.execute(select(audit_log).where(audit_log.c.seq.is_(None)).order_by(audit_log.c.id).limit(limit))
+    ).all()
+    for row in rows:
+        seq += 1
+        digest = row_hash(row, seq, prev)
+        await session.execute(
+            update(audit_log).where(audit_log.c.id == row.id).values(seq=seq, prev_hash=prev, hash=digest)
+        )
+        prev = digest
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    ok: bool
+    checked: int
+    unsealed: int
+    first_broken_id: int | None = None
+    reason: str | None = None
+
+
+async def verify(session: AsyncSession, *, batch: int = 5000) -> ChainCheck:
+    """Walk the chain in ``seq`` order and recompute every hash; name the first row that does not match."""
+    prev, expected_seq, checked, after = GENESIS, 1, 0, 0
+    while True:
+        rows: Sequence[Any] = (
+            await session.execute(
+                select(audit_log)
+                .where(audit_log.c.seq.is_not(None), audit_log.c.seq > after)
+                .order_by(audit_log.c.seq)
+                .limit(batch)
+            )
+        ).all()
+        if not rows:
+            break
+        for row in rows:
+            if row.seq != expected_seq:
+                return ChainCheck(False, checked, 0, row.id, f"chain position {expected_seq} is missing")
+            if row.prev_hash != prev:
+                return ChainCheck(False, checked, 0, row.id, "does not follow the previous row's hash")
+            if row_hash(row, row.seq, prev) != row.hash:
+                return ChainCheck(False, checked, 0, row.id, "its content does not match its hash")
+            prev, expected_seq, checked, after = row.hash, expected_seq + 1, checked + 1, row.seq
+    unsealed = int(
+        (
+            await session.execute(select(func.count()).select_from(audit_log).where(audit_log.c.seq.is_(None)))
+        ).scalar_one()
+    )
+    return ChainCheck(True, checked, unsealed)
+
+
+@dataclass(frozen=True)
+class PersonalDataRead:
+    at: datetime
+    agency_code: str | None
+    action: str
+
+
+async def personal_data_reads(session: AsyncSession, subject_kind: str, subject_id: str) -> list[PersonalDataRead]:
+    """Who (by agency, never by officer) saw or changed this aggregate's personal data, and when: the citizen's view."""
+    rows = (
+        await session.execute(
+            select(audit_log.c.at, audit_log.c.actor_agency, audit_log.c.action)
+            .where(
+                audit_log.c.subject_kind == subject_kind,
+                audit_log.c.subject_id == subject_id,
+                audit_log.c.personal_data.is_(True),
+            )
+            .order_by(audit_log.c.at, audit_log.c.id)
+        )
+    ).all()
+    return [PersonalDataRead(r.at, r.actor_agency, r.action) for r in rows]
+
+
+async def run_sealer(sessions: async_sessionmaker[AsyncSession], *, interval_seconds: float = 1.0) -> None:
+    """Seal committed rows every ``interval_seconds`` until cancelled (a task of the service's lifespan)."""
+    while True:
+        try:
+            async with sessions() as session, session.begin():
+                sealed = await seal(session)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a database outage: try again later, the rows wait unsealed
+            log.warning("audit_seal_failed", error=type(exc).__name__)
+            sealed = 0
+        if sealed == 0:
+            await asyncio.sleep(interval_seconds)
