@@ -9,7 +9,7 @@ TEST_KAFKA_PORT ?= 29092
 TEST_PG_PORT ?= 55432
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run migrate demo test test-unit lint contract bench clean help
+.PHONY: install system-deps run migrate demo test test-unit lint contract bench clean help
 
 help:
 	@echo "make run    - set up and start the five services, the local broker and the demo data"
@@ -24,6 +24,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
+# Debian packages beyond Python (Pango and fonts for PDFs; for tests also poppler-utils and headless Chromium).
+system-deps:
+	scripts/system_deps.sh $(if $(filter run,$(MAKECMDGOALS)),run,test)
+
 migrate: install
 	$(PY) scripts/migrate.py all
 
@@ -31,13 +35,13 @@ demo: migrate
 	$(PY) scripts/load_demo.py
 
 # The broker runs inside the Procfile unless KAFKA_BOOTSTRAP_SERVERS points at another one; Ctrl-C stops all.
-run: demo
+run: system-deps demo
 	@mkdir -p var
 	@$(PY) scripts/procfile.py > var/Procfile
 	@$(PY) scripts/procfile.py --urls
 	$(VENV)/bin/honcho start -f var/Procfile -d .
 
-test: install
+test: install system-deps
 	@set -euo pipefail; \
 	trap 'scripts/broker.sh stop $(TEST_KAFKA_PORT); scripts/postgres.sh stop $(TEST_PG_PORT)' EXIT; \
 	scripts/postgres.sh start $(TEST_PG_PORT); \

@@ -28,6 +28,7 @@ from libs.common.messaging.kafka import producer_factory
 from libs.common.messaging.outbox import SESSION_FLAG, Outbox, OutboxRelay
 from libs.common.metrics import MetricsMiddleware, metrics_router
 from libs.common.settings import ServiceSettings
+from libs.common.web import mount_static
 
 log = get_logger(__name__)
 
@@ -160,6 +161,7 @@ def create_service_app(
     app.add_middleware(CorrelationIdMiddleware)
     app.include_router(health_router())
     app.include_router(metrics_router())
+    mount_static(app)
     for router in routers:
         app.include_router(router)
     return app
