@@ -45,7 +45,9 @@ class ServiceSettings(BaseSettings):
     relay_poll_seconds: float = 0.5
     consumer_batch_size: int = 1000
     # How often committed audit rows are chained (libs/common/audit.py); 0 turns the sealer off (tests seal by hand).
-    audit_seal_seconds: float = 1.0
+    audit_seal_seconds: float = Field(
+        1.0, validation_alias=AliasChoices("MOTCUA_AUDIT_SEAL_SECONDS", "audit_seal_seconds")
+    )
     log_level: str = Field("INFO", validation_alias=AliasChoices("MOTCUA_LOG_LEVEL", "log_level"))
     log_json: bool = Field(True, validation_alias=AliasChoices("MOTCUA_LOG_JSON", "log_json"))
     # JSON object: token -> {"subject": ..., "roles": [...], "agency_code": ...}. Development adds demo tokens.
