@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -26,7 +27,7 @@ from libs.common.db import session_factory
 from libs.common.messaging.outbox import Outbox
 from libs.common.messaging.tables import outbox
 from libs.common.testing import AUTH
-from services.reporting.plans import load_if_changed, read_plan_file, seed_files
+from services.reporting.plans.loader import load_if_changed, read_plan_file, seed_files
 from services.reporting.tests.conftest import Feeder
 from services.reporting.tests.factory import (
     COMMUNE_AGENCY,
@@ -42,6 +43,7 @@ from services.reporting.tests.factory import (
 
 pytestmark = pytest.mark.asyncio
 LEADER = AUTH["leader"]
+LOADED_AT = datetime(2024, 1, 8, 2, 0, tzinfo=UTC)  # when the seed plans are loaded in these tests
 
 
 def province_events() -> list[Any]:
@@ -104,7 +106,7 @@ async def province(feeder: Feeder, engine: AsyncEngine) -> AsyncEngine:
     async with session_factory(engine)() as session, session.begin():
         ob = Outbox(source="/motcua/reporting", topic_prefix="motcua")
         for path in seed_files():
-            await load_if_changed(session, ob, read_plan_file(path))
+            await load_if_changed(session, ob, read_plan_file(path), at=LOADED_AT)
     return engine
 
 
@@ -117,7 +119,7 @@ class TestSeedPlans:
     async def test_load_is_idempotent_and_publishes_once(self, province: AsyncEngine) -> None:
         async with session_factory(province)() as session, session.begin():
             ob = Outbox(source="/motcua/reporting", topic_prefix="motcua")
-            again = [await load_if_changed(session, ob, read_plan_file(p)) for p in seed_files()]
+            again = [await load_if_changed(session, ob, read_plan_file(p), at=LOADED_AT) for p in seed_files()]
             published = (await session.execute(select(func.count()).select_from(outbox))).scalar_one()
         assert again == [False] * 5
         assert published == 5  # one PlanLoaded per seed plan, none for the unchanged reload
@@ -445,8 +447,8 @@ class TestIndicatorsApi:
 
 class TestParity:
     async def test_drift_per_receiving_agency(self, province: AsyncEngine) -> None:
-        from services.reporting import service
-        from services.reporting.domain.periods import official_window
+        from services.reporting.reports import parity
+        from services.reporting.reports.periods import official_window
 
         seen: list[httpx.Request] = []
 
@@ -466,7 +468,7 @@ class TestParity:
             )
 
         async with session_factory(province)() as session:
-            result = await service.parity(
+            result = await parity.parity(
                 session,
                 [official_window("quarter", 2024, 1)],
                 intake_url="http://intake",

@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.common.db import session_factory
 from services.reporting import models as m
-from services.reporting import repository
-from services.reporting.domain.facts import DossierFact, PaymentTxn
-from services.reporting.domain.indicators import (
+from services.reporting.fold import repository as fold_repository
+from services.reporting.fold.facts import DossierFact, PaymentTxn
+from services.reporting.reports import repository
+from services.reporting.reports.indicators import (
     INDICATORS,
     AgencyInfo,
     ProcedureInfo,
@@ -29,8 +30,8 @@ from services.reporting.domain.indicators import (
     group_facts,
     procedure_members,
 )
-from services.reporting.domain.periods import calendar_window, official_window
-from services.reporting.domain.scope import Scope
+from services.reporting.reports.periods import calendar_window, official_window
+from services.reporting.reports.scope import Scope
 from services.reporting.tests.factory import COMMUNE_AGENCY, DISTRICT_AGENCY, PROVINCE_AGENCY, vn
 
 W = official_window("quarter", 2024, 1)
@@ -432,7 +433,7 @@ CATALOGUE = TestCatalogue.CATALOGUE
 
 async def store(engine: AsyncEngine, facts: list[DossierFact], visits: list[VisitRow]) -> None:
     async with session_factory(engine)() as session, session.begin():
-        await repository.upsert_facts(session, facts)
+        await fold_repository.upsert_facts(session, facts)
         await session.execute(
             insert(m.Agency),
             [

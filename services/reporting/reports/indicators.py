@@ -1,4 +1,5 @@
-"""Every indicator of requirements.md, as numerator / denominator over a window and a scope.
+"""Every indicator reporting computes (docs/reporting.md, "Indicators"), as numerator / denominator over a window
+and a scope.
 
 Figures are computed in two steps that both the report path (SQL) and the unit tests (pure Python) share:
 1. *grouping*: additive counts per (level, agency, sector) — per procedure where an indicator counts procedures —
@@ -17,9 +18,9 @@ from datetime import date
 from enum import StrEnum
 from fractions import Fraction
 
-from services.reporting.domain.facts import DossierFact, in_progress_at, overdue_at
-from services.reporting.domain.periods import PeriodKind, Window, window
-from services.reporting.domain.scope import Scope, matches_all
+from services.reporting.fold.facts import DossierFact, in_progress_at, overdue_at
+from services.reporting.reports.periods import PeriodKind, Window, window
+from services.reporting.reports.scope import Scope, matches_all
 
 
 class Basis(StrEnum):
