@@ -346,9 +346,13 @@ class ProcedureInfo:
     in_force_until: date | None = None
     withdrawn_on: date | None = None
 
+    def started_by(self, on: date) -> bool:
+        return self.in_force_from is None or self.in_force_from <= on
+
     def in_force_on(self, on: date) -> bool:
+        """This version's own span covers ``on`` (last day inclusive) and the procedure was not withdrawn by then."""
         return (
-            (self.in_force_from is None or self.in_force_from <= on)
+            self.started_by(on)
             and (self.in_force_until is None or on <= self.in_force_until)
             and (self.withdrawn_on is None or on < self.withdrawn_on)
         )
@@ -394,12 +398,21 @@ class GroupedData:
 
 
 def catalogue_in_force(versions: Iterable[ProcedureInfo], on: date) -> list[ProcedureInfo]:
-    """Per procedure code, the newest version in force on ``on``."""
+    """Per procedure code, the version in force on ``on``, by the catalogue's rule (the catalogue owns what is in
+    force; docs/domain.md, "Version in force"): the newest version that had started by then (latest
+    ``in_force_from``, then highest version), and only if its own span still covers ``on`` and the procedure was
+    not withdrawn by then. An older version never stands in for a newer one that has ended."""
     newest: dict[str, ProcedureInfo] = {}
     for p in versions:
-        if p.in_force_on(on) and (p.code not in newest or newest[p.code].version < p.version):
-            newest[p.code] = p
-    return [newest[c] for c in sorted(newest)]
+        if p.started_by(on):
+            current = newest.get(p.code)
+            if current is None or _start_order(p) > _start_order(current):
+                newest[p.code] = p
+    return [newest[c] for c in sorted(newest) if newest[c].in_force_on(on)]
+
+
+def _start_order(p: ProcedureInfo) -> tuple[date, int]:
+    return (p.in_force_from or date.min, p.version)
 
 
 def group_facts(
