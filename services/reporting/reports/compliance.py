@@ -13,7 +13,8 @@ from fractions import Fraction
 from typing import Any
 
 from services.reporting.plans.rules import STATUS_VI, Plan, Status, Target, judge
-from services.reporting.reports.indicators import INDICATORS, GroupedData, IndicatorResult, evaluate
+from services.reporting.reports.definitions import INDICATORS
+from services.reporting.reports.indicators import GroupedData, IndicatorResult, evaluate
 from services.reporting.reports.periods import Window, previous, same_period_previous_year, year_to_date
 from services.reporting.reports.scope import Scope
 

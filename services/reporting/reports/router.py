@@ -18,7 +18,7 @@ from services.reporting.config import ReportingSettings
 from services.reporting.errors import DossierUnknown, PeriodInvalid
 from services.reporting.models import FACT_COLUMNS
 from services.reporting.reports import exports, parity, repository, service
-from services.reporting.reports.indicators import INDICATORS
+from services.reporting.reports.definitions import INDICATORS
 from services.reporting.reports.periods import (
     PeriodKind,
     Window,

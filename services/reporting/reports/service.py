@@ -13,7 +13,8 @@ from services.reporting.errors import AgencyUnknown, IndicatorUnknown
 from services.reporting.plans.service import get_plan
 from services.reporting.reports import compliance as c
 from services.reporting.reports import index766, repository
-from services.reporting.reports.indicators import INDICATORS, Basis, GroupedData, evaluate, procedure_members
+from services.reporting.reports.definitions import INDICATORS, Basis
+from services.reporting.reports.indicators import GroupedData, evaluate, procedure_members
 from services.reporting.reports.periods import Window
 from services.reporting.reports.results_form import COLUMNS, EXTRA_COLUMNS, form_rows, level_label, total_row
 from services.reporting.reports.scope import Scope

@@ -20,8 +20,8 @@ from services.reporting import models as m
 from services.reporting.fold import repository as fold_repository
 from services.reporting.fold.facts import DossierFact, PaymentTxn
 from services.reporting.reports import repository
+from services.reporting.reports.definitions import INDICATORS
 from services.reporting.reports.indicators import (
-    INDICATORS,
     AgencyInfo,
     ProcedureInfo,
     VisitRow,
