@@ -8,6 +8,8 @@ set of events therefore always gives the same fact, and a duplicate (same event 
 Timeliness has one owner, the contract (``libs.common.contract.timeliness``; docs/domain.md, "Outcome" and
 "Overdue"): the fold takes the outcome intake published on the finishing event, judges it with the contract's rule
 only for events recorded before that field existed, and ``overdue_at`` adapts a fact to the contract's ``overdue``.
+
+(A little over 400 lines: most of it is the fact's ~70 columns and the steps of the fold, which read best together.)
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Each indicator of requirements.md on hand-built facts, each expectation worked out in a comment.
+"""Each indicator (docs/reporting.md, "Indicators") on hand-built facts, each expectation worked out in a comment.
 
 The window throughout is the official first quarter of 2024: 15/12/2023 – 14/03/2024 (local dates), i.e. the
 instants [15/12/2023 00:00, 15/03/2024 00:00) in Asia/Ho_Chi_Minh.
