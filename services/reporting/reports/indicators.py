@@ -3,10 +3,13 @@ and a scope.
 
 Figures are computed in two steps that both the report path (SQL) and the unit tests (pure Python) share:
 1. *grouping*: additive counts per (level, agency, sector) — per procedure where an indicator counts procedures —
-   for one window. ``group_facts`` does it in Python from fact rows; ``repository.grouped`` does it in SQL with the
-   same per-dossier flags (``dossier_flags``) and must give the same ``GroupedData``.
+   for one window. ``group_facts`` does it in Python from fact rows; ``reports.repository.grouped`` does it in SQL
+   with the same per-dossier flags (``dossier_flags``) and must give the same ``GroupedData``.
 2. *evaluation*: ``evaluate(code, grouped, scopes, window)`` sums the groups that match every scope and divides.
 A zero denominator gives ``no data`` (value ``None``), never 0% or 100%.
+
+(About 450 lines: the flags, the grouping and the evaluation share ``GroupedData`` and are read together; the
+definitions are in ``definitions``.)
 """
 
 from __future__ import annotations
