@@ -26,7 +26,10 @@ from libs.common.contract.events import (
 from libs.common.db import session_factory
 from libs.common.messaging.outbox import Outbox
 from libs.common.messaging.tables import outbox
-from libs.common.testing import AUTH
+from libs.common.testing import AUTH, running_app
+from services.reporting.app import create_app
+from services.reporting.clock import now
+from services.reporting.config import ReportingSettings
 from services.reporting.plans.loader import load_if_changed, read_plan_file, seed_files
 from services.reporting.tests.conftest import Feeder
 from services.reporting.tests.factory import (
@@ -509,3 +512,18 @@ class TestIndex766:
         # G (due 23/02) both overdue → processed 6, in time A + B = 2 → 33.33% × 20 = 6.67 points
         assert (in_time["numerator"], in_time["denominator"], in_time["score"]) == (2, 6, 6.67)
         assert body["sections"][0]["max_points"] == 100
+
+
+class TestClock:
+    async def test_now_is_read_once_at_the_boundary(self, reporting_url: str) -> None:
+        # the reports' generated_at and a plan's load time come from the one now() dependency, so a test (or the
+        # shared clock) decides them
+        fixed = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
+        app = create_app(ReportingSettings(database_url=reporting_url, kafka_enabled=False))
+        app.dependency_overrides[now] = lambda: fixed
+        async with running_app(app) as c:
+            form = await c.get("/reports/results-form", params={"year": 2024, "quarter": 1}, headers=LEADER)
+            index = await c.get("/reports/index-766", params={"year": 2024, "quarter": 1}, headers=LEADER)
+            plan = await c.post("/plans", json=TestPlansApi.PLAN, headers=LEADER)
+        assert form.json()["generated_at"] == index.json()["generated_at"] == fixed.isoformat()
+        assert plan.status_code == 201 and plan.json()["loaded_at"] == "2026-03-02T01:30:00Z"
