@@ -40,7 +40,7 @@ def report(name: str, measured: float, baseline: float, unit: str, target: str) 
 
 
 async def bench_fold(events_count: int, batch: int, backend: str, tmp: Path) -> None:
-    from services.reporting.service import make_fold
+    from services.reporting.fold.handlers import make_fold
     from services.reporting.tests.factory import Dossier, vn
 
     dossiers = []

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from libs.common.app import ConsumerSpec
 from libs.common.contract import Topic
-from services.reporting.service import CONSUMER, make_fold
+from services.reporting.fold.handlers import CONSUMER, make_fold
+
+__all__ = ["CONSUMER", "consumer_spec"]
 
 
 def consumer_spec(pseudonym_key: str) -> ConsumerSpec:

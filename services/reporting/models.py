@@ -9,9 +9,9 @@ services.reporting.rebuild``); plans are refolded from their own topic too.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from libs.common import db
@@ -34,7 +34,7 @@ class DossierEvent(Base):
 
 
 class DossierFact(Base):
-    """One row per dossier: the digest of its ledger (services.reporting.domain.facts.fold_dossier)."""
+    """One row per dossier: the digest of its ledger (services.reporting.fold.facts.fold_dossier)."""
 
     __tablename__ = "dossier_fact"
     __table_args__ = (
@@ -209,3 +209,12 @@ class PlanTarget(Base):
 
 
 PROJECTIONS = (DossierEvent, DossierFact, PaymentTxn, WaitVisit, ProcedureState, Agency, Plan, PlanTarget)
+
+# Core table handles for the set-based statements of the fold and the reports.
+FACT_COLUMNS = [c.name for c in DossierFact.__table__.columns]
+fact_t = cast(Table, DossierFact.__table__)
+event_t = cast(Table, DossierEvent.__table__)
+payment_t = cast(Table, PaymentTxn.__table__)
+visit_t = cast(Table, WaitVisit.__table__)
+procedure_t = cast(Table, ProcedureState.__table__)
+agency_t = cast(Table, Agency.__table__)

@@ -23,9 +23,9 @@ from libs.common.contract.registry import topic_name
 from libs.common.db import create_engine, session_factory
 from libs.common.messaging.consumer import ConsumerRunner, Message
 from libs.common.messaging.kafka import close_quietly, ensure_topic_names
-from services.reporting import repository
 from services.reporting.config import ReportingSettings, get_settings
-from services.reporting.service import CONSUMER, make_fold
+from services.reporting.fold import repository
+from services.reporting.fold.handlers import CONSUMER, make_fold
 
 
 @dataclass(frozen=True)

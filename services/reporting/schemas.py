@@ -1,4 +1,4 @@
-"""Request and response models of the reporting API (reports themselves are documented JSON documents)."""
+"""Request and response models of the reporting API."""
 
 from __future__ import annotations
 
@@ -65,3 +65,205 @@ class IndicatorDefRead(BaseModel):
     definition: str
     basis: str
     unit: str
+
+
+# ------------------------------------------------------------------------------------------------ report responses
+# Reports are built by the pure rules as JSON documents; these models give them a schema in the OpenAPI. Nested
+# parts allow extra keys so that a figure the rules add (``scale``, ``baseline_value`` …) is never dropped.
+
+Number = int | float
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class WindowRead(BaseModel):
+    """A report's window: local dates (inclusive) and the UTC instants of the half-open interval."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    label: str = Field(examples=["Quý I/2024"])
+    description: str = Field(examples=["Quý I/2024 (15/12/2023 – 14/03/2024)"])
+    system: str = Field(description="official (Decree 09/2019 cut-off), calendar or custom")
+    first_on: str = Field(alias="from", description="first local date")
+    last_on: str = Field(alias="to", description="last local date (inclusive)")
+    start: str
+    end: str
+
+
+class PeriodRead(WindowRead):
+    kind: str = Field(description="month, quarter, half or year")
+    number: int
+
+
+class ScopeRead(BaseModel):
+    level: str | None
+    agency: str | None
+    sector: str | None
+    procedure: str | None
+
+
+class IndicatorValue(_Open):
+    indicator: str
+    numerator: Number
+    denominator: int
+    value: Number | None = Field(description="rounded to 2 decimals; percent for rates; null when no data")
+    unit: str
+    no_data: bool
+
+
+class IndicatorResultRead(IndicatorValue):
+    name: str
+    definition: str
+
+
+class IndicatorReport(BaseModel):
+    window: WindowRead
+    scope: ScopeRead
+    attribution: str
+    indicators: list[IndicatorResultRead]
+
+
+class DrillDown(_Open):
+    indicator: str
+    part: str
+    window: WindowRead
+    scope: ScopeRead
+    kind: str = Field(description="what items are: dossiers, procedures, tickets or agencies")
+    total: int
+    items: list[str]
+
+
+class PlanRef(BaseModel):
+    plan_id: str
+    name: str
+    legal_reference: str
+    years: list[int]
+
+
+class ComplianceFigure(IndicatorValue):
+    status: str = Field(description="met, not_met or no_data")
+    status_vi: str
+
+
+class ComplianceRow(_Open):
+    position: int
+    indicator: str
+    indicator_name: str
+    unit: str
+    target: dict[str, Any]
+    actual: ComplianceFigure
+    previous_period: IndicatorValue
+    change_since_previous: Number | None
+    year_to_date: ComplianceFigure
+
+
+class ComplianceSection(BaseModel):
+    key: str = Field(examples=["province", "level:district", "agency:000.00.00.H56"])
+    label: str
+    level: str | None
+    rows: list[ComplianceRow]
+    summary: dict[str, int]
+
+
+class ComplianceReport(BaseModel):
+    report: str = Field(examples=["plan_compliance"])
+    province: str | None
+    plan: PlanRef
+    year: int
+    period: WindowRead
+    previous_period: WindowRead
+    year_to_date: WindowRead
+    attribution: str
+    generated_at: str
+    sections: list[ComplianceSection]
+
+
+class FormColumn(BaseModel):
+    key: str
+    heading: str
+    number: int | None = Field(description="the column's number on the form; null for columns the form lacks")
+
+
+class FormBlock(_Open):
+    level: str | None
+    label: str
+    rows: list[dict[str, Any]]
+    total: dict[str, Any]
+
+
+class FormPart(BaseModel):
+    levels: list[FormBlock]
+    total: dict[str, Any]
+
+
+class ResultsForm(BaseModel):
+    report: str = Field(examples=["results_form"])
+    form: str
+    title: str
+    province: str
+    period: WindowRead
+    unit: str
+    attribution: str
+    columns: list[FormColumn]
+    generated_at: str
+    by_sector: FormPart
+    by_agency: FormPart
+
+
+class Index766Section(_Open):
+    key: str
+    label: str
+    total: Number | None
+    assessed_points: int
+    max_points: int
+    total_over_assessed: Number | None
+    groups: list[dict[str, Any]]
+
+
+class Index766Report(BaseModel):
+    report: str = Field(examples=["decision_766_index"])
+    legal_reference: str
+    province: str
+    period: WindowRead
+    attribution: str
+    scoring: str
+    generated_at: str
+    sections: list[Index766Section]
+
+
+class Counts(BaseModel):
+    received: int
+    finished: int
+
+
+class ParityAgency(BaseModel):
+    agency_code: str
+    reporting: Counts
+    intake: Counts
+    drift: Counts
+
+
+class ParityWindow(BaseModel):
+    window: WindowRead
+    agencies: list[ParityAgency]
+    in_sync: bool
+
+
+class ParityReport(BaseModel):
+    intake_url: str
+    in_sync: bool
+    windows: list[ParityWindow]
+
+
+class LedgerEventRead(BaseModel):
+    event_id: str
+    type: str
+    recorded_at: datetime
+    data: dict[str, Any]
+
+
+class DossierFactRead(BaseModel):
+    fact: dict[str, Any] = Field(description="the fact row's columns (identity codes hashed)")
+    events: list[LedgerEventRead]

@@ -13,7 +13,7 @@ from libs.common.messaging.consumer import ConsumerRunner, Message
 from libs.common.testing import free_port, running_app, service_database
 from services.reporting.app import create_app
 from services.reporting.config import ReportingSettings
-from services.reporting.service import CONSUMER, make_fold
+from services.reporting.fold.handlers import CONSUMER, make_fold
 
 PSEUDONYM_KEY = "test-pseudonym-key"
 

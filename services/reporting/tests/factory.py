@@ -43,7 +43,7 @@ from libs.common.contract.events import (
     TransferMode,
 )
 from libs.common.contract.registry import make_envelope
-from services.reporting.domain.periods import VN_TZ
+from services.reporting.reports.periods import VN_TZ
 
 PROVINCE_AGENCY = "000.00.15.H56"
 DISTRICT_AGENCY = "000.00.21.H56"

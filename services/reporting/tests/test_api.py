@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -25,8 +26,11 @@ from libs.common.contract.events import (
 from libs.common.db import session_factory
 from libs.common.messaging.outbox import Outbox
 from libs.common.messaging.tables import outbox
-from libs.common.testing import AUTH
-from services.reporting.plans import load_if_changed, read_plan_file, seed_files
+from libs.common.testing import AUTH, running_app
+from services.reporting.app import create_app
+from services.reporting.clock import now
+from services.reporting.config import ReportingSettings
+from services.reporting.plans.loader import load_if_changed, read_plan_file, seed_files
 from services.reporting.tests.conftest import Feeder
 from services.reporting.tests.factory import (
     COMMUNE_AGENCY,
@@ -42,6 +46,7 @@ from services.reporting.tests.factory import (
 
 pytestmark = pytest.mark.asyncio
 LEADER = AUTH["leader"]
+LOADED_AT = datetime(2024, 1, 8, 2, 0, tzinfo=UTC)  # when the seed plans are loaded in these tests
 
 
 def province_events() -> list[Any]:
@@ -104,7 +109,7 @@ async def province(feeder: Feeder, engine: AsyncEngine) -> AsyncEngine:
     async with session_factory(engine)() as session, session.begin():
         ob = Outbox(source="/motcua/reporting", topic_prefix="motcua")
         for path in seed_files():
-            await load_if_changed(session, ob, read_plan_file(path))
+            await load_if_changed(session, ob, read_plan_file(path), at=LOADED_AT)
     return engine
 
 
@@ -117,7 +122,7 @@ class TestSeedPlans:
     async def test_load_is_idempotent_and_publishes_once(self, province: AsyncEngine) -> None:
         async with session_factory(province)() as session, session.begin():
             ob = Outbox(source="/motcua/reporting", topic_prefix="motcua")
-            again = [await load_if_changed(session, ob, read_plan_file(p)) for p in seed_files()]
+            again = [await load_if_changed(session, ob, read_plan_file(p), at=LOADED_AT) for p in seed_files()]
             published = (await session.execute(select(func.count()).select_from(outbox))).scalar_one()
         assert again == [False] * 5
         assert published == 5  # one PlanLoaded per seed plan, none for the unchanged reload
@@ -445,8 +450,8 @@ class TestIndicatorsApi:
 
 class TestParity:
     async def test_drift_per_receiving_agency(self, province: AsyncEngine) -> None:
-        from services.reporting import service
-        from services.reporting.domain.periods import official_window
+        from services.reporting.reports import parity
+        from services.reporting.reports.periods import official_window
 
         seen: list[httpx.Request] = []
 
@@ -466,7 +471,7 @@ class TestParity:
             )
 
         async with session_factory(province)() as session:
-            result = await service.parity(
+            result = await parity.parity(
                 session,
                 [official_window("quarter", 2024, 1)],
                 intake_url="http://intake",
@@ -507,3 +512,18 @@ class TestIndex766:
         # G (due 23/02) both overdue → processed 6, in time A + B = 2 → 33.33% × 20 = 6.67 points
         assert (in_time["numerator"], in_time["denominator"], in_time["score"]) == (2, 6, 6.67)
         assert body["sections"][0]["max_points"] == 100
+
+
+class TestClock:
+    async def test_now_is_read_once_at_the_boundary(self, reporting_url: str) -> None:
+        # the reports' generated_at and a plan's load time come from the one now() dependency, so a test (or the
+        # shared clock) decides them
+        fixed = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
+        app = create_app(ReportingSettings(database_url=reporting_url, kafka_enabled=False))
+        app.dependency_overrides[now] = lambda: fixed
+        async with running_app(app) as c:
+            form = await c.get("/reports/results-form", params={"year": 2024, "quarter": 1}, headers=LEADER)
+            index = await c.get("/reports/index-766", params={"year": 2024, "quarter": 1}, headers=LEADER)
+            plan = await c.post("/plans", json=TestPlansApi.PLAN, headers=LEADER)
+        assert form.json()["generated_at"] == index.json()["generated_at"] == fixed.isoformat()
+        assert plan.status_code == 201 and plan.json()["loaded_at"] == "2026-03-02T01:30:00Z"

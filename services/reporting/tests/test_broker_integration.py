@@ -17,7 +17,7 @@ from libs.common.testing import AUTH, eventually, running_app
 from services.reporting.app import create_app
 from services.reporting.config import ReportingSettings
 from services.reporting.consumers import CONSUMER
-from services.reporting.plans import read_plan_file, seed_files
+from services.reporting.plans.loader import read_plan_file, seed_files
 from services.reporting.rebuild import rebuild
 from services.reporting.tests.conftest import PSEUDONYM_KEY
 from services.reporting.tests.test_api import province_events

@@ -21,9 +21,10 @@ from libs.common.contract.events import (
 )
 from libs.common.db import session_factory
 from services.reporting import models as m
-from services.reporting import repository
-from services.reporting.domain.facts import DossierFact, LedgerEvent, fold_dossier, in_progress_at, overdue_at
-from services.reporting.domain.pseudonym import pseudonym, scrub
+from services.reporting.fold.facts import DossierFact, fold_dossier, in_progress_at, overdue_at
+from services.reporting.fold.ledger import LedgerEvent
+from services.reporting.fold.pseudonym import pseudonym, scrub
+from services.reporting.models import FACT_COLUMNS
 from services.reporting.tests.conftest import PSEUDONYM_KEY, Feeder
 from services.reporting.tests.factory import PROVINCE_AGENCY, Dossier, vn
 
@@ -160,11 +161,11 @@ class TestScrub:
 
 
 def _comparable(row: m.DossierFact) -> dict[str, Any]:
-    return {c: getattr(row, c) for c in repository.FACT_COLUMNS}
+    return {c: getattr(row, c) for c in FACT_COLUMNS}
 
 
 def _expected(f: DossierFact) -> dict[str, Any]:
-    return {c: getattr(f, c) for c in repository.FACT_COLUMNS}
+    return {c: getattr(f, c) for c in FACT_COLUMNS}
 
 
 class TestFoldThroughTheInbox:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from services.reporting.domain.facts import PaymentTxn
-from services.reporting.domain.index766 import index, score
-from services.reporting.domain.indicators import group_facts
-from services.reporting.domain.periods import calendar_window
+from services.reporting.fold.facts import PaymentTxn
+from services.reporting.reports.index766 import index, score
+from services.reporting.reports.indicators import group_facts
+from services.reporting.reports.periods import calendar_window
 from services.reporting.tests.factory import vn
 from services.reporting.tests.test_indicators import fact, finished
 

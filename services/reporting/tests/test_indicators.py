@@ -1,4 +1,4 @@
-"""Each indicator of requirements.md on hand-built facts, each expectation worked out in a comment.
+"""Each indicator (docs/reporting.md, "Indicators") on hand-built facts, each expectation worked out in a comment.
 
 The window throughout is the official first quarter of 2024: 15/12/2023 – 14/03/2024 (local dates), i.e. the
 instants [15/12/2023 00:00, 15/03/2024 00:00) in Asia/Ho_Chi_Minh.
@@ -17,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.common.db import session_factory
 from services.reporting import models as m
-from services.reporting import repository
-from services.reporting.domain.facts import DossierFact, PaymentTxn
-from services.reporting.domain.indicators import (
-    INDICATORS,
+from services.reporting.fold import repository as fold_repository
+from services.reporting.fold.facts import DossierFact, PaymentTxn
+from services.reporting.reports import repository
+from services.reporting.reports.definitions import INDICATORS
+from services.reporting.reports.indicators import (
     AgencyInfo,
     ProcedureInfo,
     VisitRow,
@@ -29,8 +30,8 @@ from services.reporting.domain.indicators import (
     group_facts,
     procedure_members,
 )
-from services.reporting.domain.periods import calendar_window, official_window
-from services.reporting.domain.scope import Scope
+from services.reporting.reports.periods import calendar_window, official_window
+from services.reporting.reports.scope import Scope
 from services.reporting.tests.factory import COMMUNE_AGENCY, DISTRICT_AGENCY, PROVINCE_AGENCY, vn
 
 W = official_window("quarter", 2024, 1)
@@ -432,7 +433,7 @@ CATALOGUE = TestCatalogue.CATALOGUE
 
 async def store(engine: AsyncEngine, facts: list[DossierFact], visits: list[VisitRow]) -> None:
     async with session_factory(engine)() as session, session.begin():
-        await repository.upsert_facts(session, facts)
+        await fold_repository.upsert_facts(session, facts)
         await session.execute(
             insert(m.Agency),
             [

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from services.reporting.domain.periods import (
+from services.reporting.reports.periods import (
     PeriodKind,
     WindowSystem,
     calendar_window,

@@ -13,8 +13,8 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
-from services.reporting.domain.indicators import INDICATORS
-from services.reporting.domain.scope import Scope
+from services.reporting.reports.definitions import INDICATORS
+from services.reporting.reports.scope import Scope
 
 PLAN_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,99}$")
 

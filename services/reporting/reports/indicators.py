@@ -1,11 +1,15 @@
-"""Every indicator of requirements.md, as numerator / denominator over a window and a scope.
+"""Every indicator reporting computes (docs/reporting.md, "Indicators"), as numerator / denominator over a window
+and a scope.
 
 Figures are computed in two steps that both the report path (SQL) and the unit tests (pure Python) share:
 1. *grouping*: additive counts per (level, agency, sector) — per procedure where an indicator counts procedures —
-   for one window. ``group_facts`` does it in Python from fact rows; ``repository.grouped`` does it in SQL with the
-   same per-dossier flags (``dossier_flags``) and must give the same ``GroupedData``.
+   for one window. ``group_facts`` does it in Python from fact rows; ``reports.repository.grouped`` does it in SQL
+   with the same per-dossier flags (``dossier_flags``) and must give the same ``GroupedData``.
 2. *evaluation*: ``evaluate(code, grouped, scopes, window)`` sums the groups that match every scope and divides.
 A zero denominator gives ``no data`` (value ``None``), never 0% or 100%.
+
+(About 450 lines: the flags, the grouping and the evaluation share ``GroupedData`` and are read together; the
+definitions are in ``definitions``.)
 """
 
 from __future__ import annotations
@@ -14,210 +18,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
 from fractions import Fraction
 
-from services.reporting.domain.facts import DossierFact, in_progress_at, overdue_at
-from services.reporting.domain.periods import PeriodKind, Window, window
-from services.reporting.domain.scope import Scope, matches_all
+from services.reporting.fold.facts import DossierFact, in_progress_at, overdue_at
+from services.reporting.reports.definitions import INDICATORS, Basis, Unit
+from services.reporting.reports.periods import PeriodKind, Window, window
+from services.reporting.reports.scope import Scope, matches_all
 
-
-class Basis(StrEnum):
-    DOSSIER = "dossier"
-    PROCEDURE = "procedure"
-    PAYMENT = "payment"
-    VISIT = "visit"
-    CATALOGUE = "catalogue"
-    DESK = "desk"
-
-
-class Unit(StrEnum):
-    PERCENT = "%"
-    MINUTES = "minutes"
-    PER_OFFICER_YEAR = "dossiers/officer/year"
-
-
-@dataclass(frozen=True)
-class IndicatorDef:
-    code: str
-    name: str  # Vietnamese, as printed on reports
-    definition: str  # English, for the API
-    basis: Basis
-    unit: Unit = Unit.PERCENT
-    numerator_flag: str | None = None  # for dossier-count indicators: the flags summed
-    denominator_flag: str | None = None
-
-
-_DEFS = [
-    IndicatorDef(
-        "on_time_rate",
-        "Tỷ lệ hồ sơ giải quyết trước và đúng hạn",
-        "(early + on time) / finished, dossiers finished in the period",
-        Basis.DOSSIER,
-        numerator_flag="finished_in_time",
-        denominator_flag="finished",
-    ),
-    IndicatorDef(
-        "early_rate",
-        "Tỷ lệ hồ sơ giải quyết trước hạn",
-        "early / finished",
-        Basis.DOSSIER,
-        numerator_flag="finished_early",
-        denominator_flag="finished",
-    ),
-    IndicatorDef(
-        "late_apology_rate",
-        "Tỷ lệ hồ sơ trễ hạn có văn bản xin lỗi",
-        "late dossiers (finished late in the period or overdue at its end) with an apology / late dossiers",
-        Basis.DOSSIER,
-        numerator_flag="late_apologised",
-        denominator_flag="late",
-    ),
-    IndicatorDef(
-        "late_explained_rate",
-        "Tỷ lệ hồ sơ trễ hạn được giải trình nguyên nhân",
-        "late dossiers with a recorded explanation to the head of the agency / late dossiers",
-        Basis.DOSSIER,
-        numerator_flag="late_explained",
-        denominator_flag="late",
-    ),
-    IndicatorDef(
-        "online_intake_rate",
-        "Tỷ lệ hồ sơ tiếp nhận trực tuyến",
-        "dossiers received online / dossiers received",
-        Basis.DOSSIER,
-        numerator_flag="received_online",
-        denominator_flag="received",
-    ),
-    IndicatorDef(
-        "fully_online_rate",
-        "Tỷ lệ hồ sơ xử lý hoàn toàn trực tuyến",
-        "dossiers received online, all components electronic, fees paid online, result returned "
-        "electronically / dossiers received",
-        Basis.DOSSIER,
-        numerator_flag="received_fully_online",
-        denominator_flag="received",
-    ),
-    IndicatorDef(
-        "postal_rate",
-        "Tỷ lệ hồ sơ tiếp nhận, trả kết quả qua bưu chính công ích",
-        "dossiers received or returned through the public postal service / dossiers received",
-        Basis.DOSSIER,
-        numerator_flag="received_postal",
-        denominator_flag="received",
-    ),
-    IndicatorDef(
-        "remote_online_rate",
-        "Tỷ lệ hồ sơ trực tuyến nộp từ xa",
-        "online dossiers submitted by the applicant from outside a one-stop desk / dossiers received",
-        Basis.DOSSIER,
-        numerator_flag="received_remote_online",
-        denominator_flag="received",
-    ),
-    IndicatorDef(
-        "identified_online_rate",
-        "Tỷ lệ hồ sơ trực tuyến xác thực bằng định danh điện tử",
-        "online dossiers whose applicant was authenticated by the national e-identity / online dossiers",
-        Basis.DOSSIER,
-        numerator_flag="received_online_identified",
-        denominator_flag="received_online",
-    ),
-    IndicatorDef(
-        "digitised_intake_rate",
-        "Tỷ lệ hồ sơ được số hóa khi tiếp nhận",
-        "dossiers whose must-digitise components were all digitised at reception / dossiers received",
-        Basis.DOSSIER,
-        numerator_flag="received_all_digitised",
-        denominator_flag="received",
-    ),
-    IndicatorDef(
-        "e_result_rate",
-        "Tỷ lệ hồ sơ có kết quả điện tử",
-        "dossiers finished with an electronic result / dossiers finished with a result",
-        Basis.DOSSIER,
-        numerator_flag="resolved_e_result",
-        denominator_flag="resolved",
-    ),
-    IndicatorDef(
-        "procedure_e_result_rate",
-        "Tỷ lệ TTHC cấp kết quả điện tử",
-        "procedures whose results in the period were all electronic / procedures with a result in the period",
-        Basis.PROCEDURE,
-    ),
-    IndicatorDef(
-        "reuse_rate",
-        "Tỷ lệ hồ sơ tái sử dụng dữ liệu, giấy tờ đã số hóa",
-        "dossiers with at least one document taken from the data warehouse / dossiers received",
-        Basis.DOSSIER,
-        numerator_flag="received_reused",
-        denominator_flag="received",
-    ),
-    IndicatorDef(
-        "electronic_transfer_rate",
-        "Tỷ lệ hồ sơ luân chuyển giữa các cơ quan bằng phương thức điện tử",
-        "dossiers all of whose inter-agency transfers were electronic / dossiers with an inter-agency transfer",
-        Basis.DOSSIER,
-        numerator_flag="transferred_electronic",
-        denominator_flag="transferred",
-    ),
-    IndicatorDef(
-        "online_payment_txn_rate",
-        "Tỷ lệ giao dịch thanh toán trực tuyến",
-        "successful online payment transactions / successful payment transactions",
-        Basis.PAYMENT,
-    ),
-    IndicatorDef(
-        "online_payment_procedure_rate",
-        "Tỷ lệ TTHC có nghĩa vụ tài chính được thanh toán trực tuyến",
-        "fee procedures with an online payment in the period / fee procedures with dossiers in the period",
-        Basis.PROCEDURE,
-    ),
-    IndicatorDef(
-        "satisfaction_rate",
-        "Tỷ lệ hài lòng của người dân, doanh nghiệp",
-        "ratings satisfied or very satisfied / all ratings",
-        Basis.DOSSIER,
-        numerator_flag="rated_satisfied",
-        denominator_flag="rated",
-    ),
-    IndicatorDef(
-        "e_certified_copy_rate",
-        "Tỷ lệ bản sao điện tử được chứng thực từ bản chính",
-        "electronic certified copies / certified copies issued",
-        Basis.DOSSIER,
-        numerator_flag="certified_electronic",
-        denominator_flag="certified",
-    ),
-    IndicatorDef(
-        "avg_wait_minutes",
-        "Thời gian chờ đợi trung bình (phút/lượt)",
-        "mean minutes from queue ticket to being served, per visit",
-        Basis.VISIT,
-        Unit.MINUTES,
-    ),
-    IndicatorDef(
-        "staff_productivity",
-        "Năng suất tiếp nhận hồ sơ (hồ sơ/người/năm)",
-        "dossiers received per desk officer per year (scaled to the period)",
-        Basis.DESK,
-        Unit.PER_OFFICER_YEAR,
-    ),
-    IndicatorDef(
-        "online_service_coverage",
-        "Tỷ lệ TTHC cung cấp dịch vụ công trực tuyến",
-        "published procedures offered fully or partly online / published procedures (at the window's end)",
-        Basis.CATALOGUE,
-    ),
-    IndicatorDef(
-        "published_rate",
-        "Tỷ lệ TTHC được công bố, công khai",
-        "procedures in force that are published and public / procedures in force (at the window's end)",
-        Basis.CATALOGUE,
-    ),
-]
-INDICATORS: dict[str, IndicatorDef] = {d.code: d for d in _DEFS}
-
-# Per-dossier flags summed per group; the SQL in repository.py computes exactly these.
+# Per-dossier flags summed per group; the SQL twins in reports/sql.py compute exactly these.
 DOSSIER_FLAGS: tuple[str, ...] = (
     "received",
     "received_online",
@@ -345,9 +153,13 @@ class ProcedureInfo:
     in_force_until: date | None = None
     withdrawn_on: date | None = None
 
+    def started_by(self, on: date) -> bool:
+        return self.in_force_from is None or self.in_force_from <= on
+
     def in_force_on(self, on: date) -> bool:
+        """This version's own span covers ``on`` (last day inclusive) and the procedure was not withdrawn by then."""
         return (
-            (self.in_force_from is None or self.in_force_from <= on)
+            self.started_by(on)
             and (self.in_force_until is None or on <= self.in_force_until)
             and (self.withdrawn_on is None or on < self.withdrawn_on)
         )
@@ -393,12 +205,21 @@ class GroupedData:
 
 
 def catalogue_in_force(versions: Iterable[ProcedureInfo], on: date) -> list[ProcedureInfo]:
-    """Per procedure code, the newest version in force on ``on``."""
+    """Per procedure code, the version in force on ``on``, by the catalogue's rule (the catalogue owns what is in
+    force; docs/domain.md, "Version in force"): the newest version that had started by then (latest
+    ``in_force_from``, then highest version), and only if its own span still covers ``on`` and the procedure was
+    not withdrawn by then. An older version never stands in for a newer one that has ended."""
     newest: dict[str, ProcedureInfo] = {}
     for p in versions:
-        if p.in_force_on(on) and (p.code not in newest or newest[p.code].version < p.version):
-            newest[p.code] = p
-    return [newest[c] for c in sorted(newest)]
+        if p.started_by(on):
+            current = newest.get(p.code)
+            if current is None or _start_order(p) > _start_order(current):
+                newest[p.code] = p
+    return [newest[c] for c in sorted(newest) if newest[c].in_force_on(on)]
+
+
+def _start_order(p: ProcedureInfo) -> tuple[date, int]:
+    return (p.in_force_from or date.min, p.version)
 
 
 def group_facts(

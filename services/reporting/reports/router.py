@@ -1,102 +1,44 @@
-"""HTTP API of reporting: indicators, drill-down, plans, the plan-compliance report, the official results form."""
+"""HTTP API of the reports: indicators and their drill-down, the plan-compliance report, the official results form,
+the Decision 766 index, the parity check, report periods and a dossier's fact. Thin: parse, call, shape."""
 
 from __future__ import annotations
 
-from datetime import date
-from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from libs.common.app import DBSession, RuntimeDep
+from libs.common.app import DBSession
 from libs.common.auth import Principal, Role, require
 from libs.common.errors import field_error
-from services.reporting import exports, repository, service
+from services.reporting.clock import Now
 from services.reporting.config import ReportingSettings
-from services.reporting.domain.indicators import INDICATORS
-from services.reporting.domain.periods import (
-    PeriodKind,
-    Window,
-    WindowSystem,
-    custom_window,
-    window,
-)
 from services.reporting.errors import DossierUnknown, PeriodInvalid
-from services.reporting.schemas import IndicatorDefRead, PlanIn, PlanRead, PlanSummary
+from services.reporting.models import FACT_COLUMNS
+from services.reporting.reports import exports, parity, repository, service
+from services.reporting.reports.definitions import INDICATORS
+from services.reporting.reports.params import AgencyQ, Format, LevelQ, Part, Period, Split, period_window
+from services.reporting.reports.periods import PeriodKind, WindowSystem, window
+from services.reporting.schemas import (
+    ComplianceReport,
+    DossierFactRead,
+    DrillDown,
+    Index766Report,
+    IndicatorDefRead,
+    IndicatorReport,
+    ParityReport,
+    PeriodRead,
+    ResultsForm,
+)
 
 router = APIRouter()
 
 Reader = Annotated[Principal, Depends(require(Role.LEADER, Role.OPS))]
-Editor = Annotated[Principal, Depends(require(Role.LEADER, Role.OPS))]
-
-
-class Format(StrEnum):
-    JSON = "json"
-    CSV = "csv"
-    XLSX = "xlsx"
-
-
-class Part(StrEnum):
-    NUMERATOR = "numerator"
-    DENOMINATOR = "denominator"
 
 
 def _settings(request: Request) -> ReportingSettings:
     settings: ReportingSettings = request.app.state.settings
     return settings
-
-
-def period_window(
-    year: Annotated[int | None, Query(ge=2000, le=2100, description="the report's year")] = None,
-    quarter: Annotated[int | None, Query(ge=1, le=4)] = None,
-    month: Annotated[int | None, Query(ge=1, le=12)] = None,
-    half: Annotated[int | None, Query(ge=1, le=2, description="6-month period: 1 or 2")] = None,
-    window_system: Annotated[
-        WindowSystem,
-        Query(alias="window", description="official: Decree 09/2019 cut-off (15th–14th); calendar: calendar periods"),
-    ] = WindowSystem.OFFICIAL,
-    first_on: Annotated[date | None, Query(alias="from", description="custom window: first local date")] = None,
-    last_on: Annotated[date | None, Query(alias="to", description="custom window: last local date (inclusive)")] = None,
-) -> Window:
-    """The report's window: a named period of ``year`` (quarter, month, half or, by default, the whole year) in the
-    official or calendar system, or a custom run of dates ``from``–``to``."""
-    if first_on is not None or last_on is not None:
-        if first_on is None or last_on is None:
-            missing = "from" if first_on is None else "to"
-            raise PeriodInvalid(
-                "A custom window needs both from and to",
-                errors=[field_error((missing,), "required with the other bound")],
-            )
-        if last_on < first_on:
-            raise PeriodInvalid(
-                "The window ends before it starts", errors=[field_error(("to",), "must not be before from")]
-            )
-        return custom_window(first_on, last_on)
-    if year is None:
-        raise PeriodInvalid(
-            "Name a year (with quarter, month or half) or a from/to window",
-            errors=[field_error(("year",), "required")],
-        )
-    named = [
-        (k, n)
-        for k, n in ((PeriodKind.QUARTER, quarter), (PeriodKind.MONTH, month), (PeriodKind.HALF, half))
-        if n is not None
-    ]
-    if len(named) > 1:
-        raise PeriodInvalid(
-            "Give at most one of quarter, month and half",
-            errors=[field_error((k.value,), "conflicts with another period") for k, _ in named],
-        )
-    kind, number = named[0] if named else (PeriodKind.YEAR, 1)
-    if window_system is WindowSystem.CUSTOM:
-        raise PeriodInvalid("window is official or calendar", errors=[field_error(("window",), "invalid")])
-    return window(window_system, kind, year, number)
-
-
-Period = Annotated[Window, Depends(period_window)]
-AgencyQ = Annotated[str | None, Query(description="agency code (QCVN 102:2016), e.g. 000.00.00.H56")]
-LevelQ = Annotated[str | None, Query(description="administrative level: province, district or commune")]
 
 
 def _file(content: bytes, media_type: str, filename: str) -> Response:
@@ -107,7 +49,7 @@ def _file(content: bytes, media_type: str, filename: str) -> Response:
 
 @router.get("/indicators", tags=["indicators"], operation_id="list_indicators")
 async def list_indicators() -> list[IndicatorDefRead]:
-    """Every indicator reporting computes, with its exact definition (requirements.md)."""
+    """Every indicator reporting computes, with its exact definition (docs/reporting.md, "Indicators")."""
     return [
         IndicatorDefRead(code=d.code, name=d.name, definition=d.definition, basis=d.basis.value, unit=d.unit.value)
         for d in INDICATORS.values()
@@ -124,10 +66,10 @@ async def indicator_report(
     sector: Annotated[str | None, Query(description="sector code")] = None,
     procedure: Annotated[str | None, Query(description="procedure code")] = None,
     indicator: Annotated[list[str] | None, Query(description="only these indicators")] = None,
-) -> dict[str, Any]:
+) -> IndicatorReport:
     """Every indicator (or those named) for one scope and window: numerator, denominator, value, `no_data`."""
     scope = service.request_scope(agency=agency, level=level, sector=sector, procedure=procedure)
-    return await service.indicator_results(session, period, scope, indicator)
+    return IndicatorReport.model_validate(await service.indicator_results(session, period, scope, indicator))
 
 
 @router.get("/reports/indicators/{code}/dossiers", tags=["indicators"], operation_id="indicator_drill_down")
@@ -143,18 +85,33 @@ async def indicator_drill_down(
     procedure: str | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:
+) -> DrillDown:
     """The dossier codes behind an indicator's numerator or denominator (procedure codes, ticket ids or agency codes
     for the indicators that count those; `kind` says which)."""
     scope = service.request_scope(agency=agency, level=level, sector=sector, procedure=procedure)
-    return await service.drill_down(session, code, part.value, period, scope, limit, offset)
+    return DrillDown.model_validate(await service.drill_down(session, code, part.value, period, scope, limit, offset))
 
 
-@router.get("/reports/compliance", tags=["reports"], operation_id="compliance_report", response_model=None)
+_FILES = {
+    200: {
+        "content": {exports.CSV_MEDIA_TYPE: {}, exports.XLSX_MEDIA_TYPE: {}},
+        "description": "JSON, or with format=csv|xlsx the same report as a file",
+    }
+}
+
+
+@router.get(
+    "/reports/compliance",
+    tags=["reports"],
+    operation_id="compliance_report",
+    response_model=ComplianceReport,
+    responses=_FILES,  # type: ignore[arg-type]
+)
 async def compliance_report(
     request: Request,
     session: DBSession,
     _: Reader,
+    at: Now,
     plan: Annotated[str, Query(description="plan id, see GET /plans")],
     year: Annotated[int, Query(ge=2000, le=2100)],
     quarter: Annotated[int | None, Query(ge=1, le=4, description="absent: the whole year")] = None,
@@ -163,7 +120,7 @@ async def compliance_report(
     by_agency: Annotated[bool, Query(description="add a section per agency")] = False,
     window_system: Annotated[WindowSystem, Query(alias="window")] = WindowSystem.OFFICIAL,
     format: Annotated[Format, Query(description="json, csv or xlsx")] = Format.JSON,
-) -> Response | dict[str, Any]:
+) -> Response | ComplianceReport:
     """Each target of the plan with its actual value, numerator/denominator, met / not met / no data, the change
     since the previous period and the year-to-date figure — for the province and each level (or one agency or
     level). XLSX: one sheet per section, Vietnamese headings, formatted percentages. Windows are the official
@@ -178,51 +135,60 @@ async def compliance_report(
         level=level,
         by_agency=by_agency,
         province_name=_settings(request).province_name,
+        at=at,
     )
     name = f"bao-cao-chi-tieu-{plan}-{year}" + (f"-q{quarter}" if quarter else "")
     if format is Format.CSV:
         return _file(exports.compliance_csv(report), exports.CSV_MEDIA_TYPE, f"{name}.csv")
     if format is Format.XLSX:
         return _file(exports.compliance_xlsx(report), exports.XLSX_MEDIA_TYPE, f"{name}.xlsx")
-    return report
+    return ComplianceReport.model_validate(report)
 
 
-@router.get("/reports/results-form", tags=["reports"], operation_id="results_form", response_model=None)
+@router.get(
+    "/reports/results-form",
+    tags=["reports"],
+    operation_id="results_form",
+    response_model=ResultsForm,
+    responses=_FILES,  # type: ignore[arg-type]
+)
 async def results_form(
     request: Request,
     session: DBSession,
     _: Reader,
+    at: Now,
     period: Period,
     agency: AgencyQ = None,
     level: LevelQ = None,
     format: Annotated[Format, Query(description="json, csv or xlsx")] = Format.JSON,
-) -> Response | dict[str, Any]:
+) -> Response | ResultsForm:
     """The official "results of handling administrative procedures" form (Biểu 06/VPCP/KSTT): per sector and per
     agency within each level — received (online / counter and postal / carried over), resolved (early / on time /
     late), in progress (within deadline / overdue at the window's end)."""
     form = await service.results_form(
-        session, period=period, agency=agency, level=level, province_name=_settings(request).province_name
+        session, period=period, agency=agency, level=level, province_name=_settings(request).province_name, at=at
     )
     name = f"bieu-06-ket-qua-giai-quyet-{period.first_on:%Y%m%d}-{period.last_on:%Y%m%d}"
     if format is Format.XLSX:
         return _file(exports.results_form_xlsx(form), exports.XLSX_MEDIA_TYPE, f"{name}.xlsx")
     if format is Format.CSV:
         return _file(exports.results_form_csv(form), exports.CSV_MEDIA_TYPE, f"{name}.csv")
-    return form
+    return ResultsForm.model_validate(form)
 
 
 @router.get("/reports/periods", tags=["reports"], operation_id="report_periods")
 async def report_periods(
     year: Annotated[int, Query(ge=2000, le=2100)],
     window_system: Annotated[WindowSystem, Query(alias="window")] = WindowSystem.OFFICIAL,
-) -> list[dict[str, Any]]:
+) -> list[PeriodRead]:
     """The windows of a year's months, quarters, halves and the year itself, as reports will use them."""
     if window_system is WindowSystem.CUSTOM:
         raise PeriodInvalid("window is official or calendar", errors=[field_error(("window",), "invalid")])
     out = []
     for kind, count in ((PeriodKind.MONTH, 12), (PeriodKind.QUARTER, 4), (PeriodKind.HALF, 2), (PeriodKind.YEAR, 1)):
         for n in range(1, count + 1):
-            out.append({"kind": kind.value, "number": n, **service.window_dict(window(window_system, kind, year, n))})
+            w = window(window_system, kind, year, n)
+            out.append(PeriodRead.model_validate({"kind": kind.value, "number": n, **service.window_dict(w)}))
     return out
 
 
@@ -231,24 +197,26 @@ async def index_766(
     request: Request,
     session: DBSession,
     _: Reader,
+    at: Now,
     year: Annotated[int, Query(ge=2000, le=2100)],
     quarter: Annotated[int | None, Query(ge=1, le=4)] = None,
     month: Annotated[int | None, Query(ge=1, le=12)] = None,
     agency: AgencyQ = None,
     by_agency: Annotated[bool, Query(description="add a section per agency")] = False,
-) -> dict[str, Any]:
+) -> Index766Report:
     """The Decision 766 service-quality index (six groups, 100 points) on calendar periods, as the national portal
     computes it: each criterion's rate, threshold and points, with the criteria motcua's events cannot supply
     marked as not available."""
     period = period_window(year=year, quarter=quarter, month=month, window_system=WindowSystem.CALENDAR)
-    return await service.index_766(
-        session, period=period, agency=agency, by_agency=by_agency, province_name=_settings(request).province_name
+    index = await service.index_766(
+        session,
+        period=period,
+        agency=agency,
+        by_agency=by_agency,
+        province_name=_settings(request).province_name,
+        at=at,
     )
-
-
-class Split(StrEnum):
-    NONE = "none"
-    MONTH = "month"
+    return Index766Report.model_validate(index)
 
 
 @router.get("/reports/parity", tags=["operations"], operation_id="parity_check")
@@ -258,7 +226,7 @@ async def parity_check(
     _: Reader,
     period: Period,
     split: Annotated[Split, Query(description="month: one comparison per month of the window's year")] = Split.NONE,
-) -> dict[str, Any]:
+) -> ParityReport:
     """Compare reporting's counts per receiving agency (received, finished) with intake's own
     (`GET /stats/dossiers`) for the window, or for each of its months; any difference is listed as drift."""
     settings = _settings(request)
@@ -266,77 +234,28 @@ async def parity_check(
     if split is Split.MONTH and period.kind is not None and period.year is not None:
         months = [window(period.system, PeriodKind.MONTH, period.year, n) for n in range(1, 13)]
         windows = [w for w in months if period.start <= w.start and w.end <= period.end]
-    return await service.parity(
+    result = await parity.parity(
         session,
         windows,
         intake_url=settings.intake_url,
         api_key=settings.intake_api_key,
         timeout=settings.intake_timeout_seconds,
     )
-
-
-@router.get("/plans", tags=["plans"], operation_id="list_plans")
-async def list_plans(session: DBSession) -> list[PlanSummary]:
-    """The plans loaded, newest load of each."""
-    return [
-        PlanSummary(
-            plan_id=p.plan_id,
-            name=p.name,
-            legal_reference=p.legal_reference,
-            province=p.province,
-            years=p.years,
-            targets=len(p.document.get("targets", [])),
-            loaded_at=p.loaded_at,
-        )
-        for p in await repository.plans(session)
-    ]
-
-
-@router.get("/plans/{plan_id}", tags=["plans"], operation_id="get_plan")
-async def get_plan(plan_id: str, session: DBSession) -> PlanRead:
-    """One plan as loaded: its targets with comparators, values, years and scopes."""
-    row = await repository.plan(session, plan_id)
-    if row is None:
-        await service.get_plan(session, plan_id)  # raises the 404
-        raise AssertionError
-    return PlanRead(
-        plan_id=row.plan_id,
-        name=row.name,
-        legal_reference=row.legal_reference,
-        province=row.province,
-        years=row.years,
-        loaded_at=row.loaded_at,
-        document=row.document,
-    )
-
-
-@router.post("/plans", tags=["plans"], status_code=status.HTTP_201_CREATED, operation_id="load_plan")
-async def load_plan(body: PlanIn, session: DBSession, rt: RuntimeDep, _: Editor) -> PlanRead:
-    """Load a plan (or a new version of one: the same `plan_id` replaces it) and publish `PlanLoaded`."""
-    await service.load_plan(session, rt.outbox, body.model_dump())
-    row = await repository.plan(session, body.plan_id)
-    assert row is not None
-    return PlanRead(
-        plan_id=row.plan_id,
-        name=row.name,
-        legal_reference=row.legal_reference,
-        province=row.province,
-        years=row.years,
-        loaded_at=row.loaded_at,
-        document=row.document,
-    )
+    return ParityReport.model_validate(result)
 
 
 @router.get("/dossiers/{code}/fact", tags=["traceability"], operation_id="dossier_fact")
-async def dossier_fact(code: str, session: DBSession, _: Reader) -> dict[str, Any]:
+async def dossier_fact(code: str, session: DBSession, _: Reader) -> DossierFactRead:
     """A dossier's fact row and the ledger of events it was folded from (identity codes hashed)."""
     fact = await repository.fact(session, code)
     if fact is None:
         raise DossierUnknown(f"No events about dossier {code}")
     events = await repository.ledger_rows(session, code)
-    return {
-        "fact": {c: getattr(fact, c) for c in repository.FACT_COLUMNS},
-        "events": [
-            {"event_id": e.event_id, "type": e.name, "recorded_at": e.recorded_at, "data": e.data} for e in events
-        ],
-    }
+    return DossierFactRead.model_validate(
+        {
+            "fact": {c: getattr(fact, c) for c in FACT_COLUMNS},
+            "events": [
+                {"event_id": e.event_id, "type": e.name, "recorded_at": e.recorded_at, "data": e.data} for e in events
+            ],
+        }
+    )

@@ -8,8 +8,10 @@ import hmac
 from functools import lru_cache
 from typing import Any
 
-DOSSIER_RECEIVED = "intake.dossier.received"
-DOCUMENT_EVENTS = frozenset({"digitisation.document.digitised", "digitisation.document.reused"})
+from libs.common.contract.events import DocumentDigitised, DocumentReused, DossierReceived
+
+DOSSIER_RECEIVED = DossierReceived.event_name
+DOCUMENT_EVENTS = frozenset({DocumentDigitised.event_name, DocumentReused.event_name})
 
 
 @lru_cache(maxsize=8)

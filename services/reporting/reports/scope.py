@@ -62,22 +62,6 @@ class Scope:
             label=raw.get("label"),
         )
 
-    @property
-    def is_everything(self) -> bool:
-        return all(
-            v is None
-            for v in (
-                self.levels,
-                self.agencies,
-                self.area_kinds,
-                self.sector_codes,
-                self.sector_names,
-                self.exclude_sector_codes,
-                self.exclude_sector_names,
-                self.procedures,
-            )
-        )
-
     def has_sector_filter(self) -> bool:
         return any(
             v is not None

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from services.reporting.domain.indicators import INDICATORS, GroupedData, IndicatorResult, evaluate
-from services.reporting.domain.periods import Window, previous, same_period_previous_year, year_to_date
-from services.reporting.domain.plans import STATUS_VI, Plan, Status, Target, judge
-from services.reporting.domain.scope import Scope
+from services.reporting.plans.rules import STATUS_VI, Plan, Status, Target, judge
+from services.reporting.reports.definitions import INDICATORS
+from services.reporting.reports.indicators import GroupedData, IndicatorResult, evaluate
+from services.reporting.reports.periods import Window, previous, same_period_previous_year, year_to_date
+from services.reporting.reports.scope import Scope
 
 
 @dataclass(frozen=True)

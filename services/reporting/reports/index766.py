@@ -1,4 +1,5 @@
-"""The Decision 766/QĐ-TTg service-quality index (domain.md B5): six groups, 100 points, on calendar periods.
+"""The Decision 766/QĐ-TTg service-quality index: six groups, 100 points, on calendar periods (docs/domain.md,
+"Decision 766 index").
 
 Scoring as the national portal does it: with a threshold T, full points if rate ≥ T, else rate × points / T; without
 one, rate × points; no denominator → no data (no points); rounded to 2 decimals. Where motcua's events cannot
@@ -14,8 +15,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from services.reporting.domain.indicators import GroupedData, catalogue_in_scope, dossier_sum, evaluate
-from services.reporting.domain.scope import Scope
+from services.reporting.reports.indicators import GroupedData, catalogue_in_scope, dossier_sum, evaluate
+from services.reporting.reports.scope import Scope
 
 NOT_AVAILABLE = "not available from events"
 

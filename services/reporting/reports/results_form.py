@@ -1,4 +1,4 @@
-"""The official results form (Biểu 06/VPCP/KSTT, Circular 01/2020/TT-VPCP; domain.md B4).
+"""The official results form (Biểu 06/VPCP/KSTT, Circular 01/2020/TT-VPCP; docs/domain.md, "Results form").
 
 Rows by sector within level (or by agency); unit = dossiers; columns: received (total, new online, new in person and
 postal, carried over), resolved (total, early, on time, late), in progress (total, within deadline, overdue).
@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from services.reporting.domain.indicators import GroupedData
-from services.reporting.domain.plans import LEVEL_VI
-from services.reporting.domain.scope import Scope, matches_all
+from services.reporting.plans.rules import LEVEL_VI
+from services.reporting.reports.indicators import GroupedData
+from services.reporting.reports.scope import Scope, matches_all
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("received_total", "Tổng số hồ sơ tiếp nhận"),

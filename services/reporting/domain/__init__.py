@@ -1,1 +1,0 @@
-"""Reporting's rules as plain functions: the per-dossier fold, periods, indicators, plans and the official forms."""

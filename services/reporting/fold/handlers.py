@@ -1,0 +1,221 @@
+"""The fold: reporting's consumer handler, run once per consumed batch in the runner's transaction after the inbox
+dedupe (docs/reporting.md, "Fold").
+
+Every envelope is parsed against the contract first (older versions upcast), and dispatched on its contract class.
+An event the contract does not accept — a payload that does not validate (a decision that is neither approved nor
+denied), or a version newer than the contract knows — is never applied: ``InvalidEvent`` makes the runner set it
+aside in its dead-letter table with the reason, and the rest of the batch applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.common.contract.envelope import Envelope
+from libs.common.contract.events import (
+    AgencyPublished,
+    EventPayload,
+    PlanLoaded,
+    ProcedureAmended,
+    ProcedurePublished,
+    ProcedureWithdrawn,
+    QueueTicketServed,
+)
+from libs.common.contract.registry import UnknownEventType, registry
+from libs.common.logging import get_logger
+from libs.common.messaging.consumer import BatchHandler
+from services.reporting.fold import repository
+from services.reporting.fold.facts import fold_dossier
+from services.reporting.fold.ledger import DOSSIER_EVENTS, LedgerEvent
+from services.reporting.fold.pseudonym import scrub
+from services.reporting.models import agency_t, procedure_t
+from services.reporting.plans.service import apply_plan_loaded
+
+log = get_logger(__name__)
+
+CONSUMER = "reporting"
+_unknown_types: set[str] = set()
+
+
+class InvalidEvent(ValueError):
+    """An event the contract does not accept. Not transient: the consumer runner dead-letters it with this message,
+    which names the fields and the rule broken, never the values (they may be personal data)."""
+
+
+def parse(envelope: Envelope) -> EventPayload | None:
+    """The envelope's payload as the newest contract model of its type; None for a type the contract does not
+    know (logged once per type: a newer producer may publish types this reader does not use yet)."""
+    try:
+        model = registry.model(envelope.name)
+    except UnknownEventType:
+        if envelope.type not in _unknown_types:
+            _unknown_types.add(envelope.type)
+            log.warning("event type unknown to the contract; ignored", type=envelope.type, consumer=CONSUMER)
+        return None
+    if envelope.version > model.version:
+        raise InvalidEvent(f"{envelope.type} v{envelope.version} is newer than the contract's v{model.version}")
+    try:
+        return registry.parse(envelope)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(payload)'}: {e['msg']}"
+            for e in exc.errors(include_url=False, include_input=False)
+        )
+        raise InvalidEvent(f"{envelope.type} v{envelope.version} does not validate: {problems}") from None
+    except UnknownEventType as exc:  # an old version with no upcaster to the current one
+        raise InvalidEvent(str(exc)) from None
+
+
+def make_fold(pseudonym_key: str) -> BatchHandler:
+    """The batch handler of reporting's consumer: ``async def fold(session, envelopes)``."""
+
+    async def fold(session: AsyncSession, envelopes: list[Envelope]) -> None:
+        await fold_batch(session, envelopes, pseudonym_key)
+
+    return fold
+
+
+async def fold_batch(session: AsyncSession, envelopes: Sequence[Envelope], pseudonym_key: str) -> None:
+    """Apply one consumed batch (already deduplicated by the inbox).
+
+    Dossier events go to the ledger; every dossier they touch is refolded from its whole ledger, so the fact does
+    not depend on the order events arrived in. Catalogue, agency, queue and plan events update their replicas,
+    newest state winning.
+    """
+    await repository.lock_fold(session)
+    batch = _Batch(pseudonym_key)
+    for envelope in envelopes:
+        payload = parse(envelope)
+        if payload is not None:
+            batch.add(envelope, payload)
+    await batch.write(session)
+
+
+@dataclass
+class _Batch:
+    """What one batch changes, gathered per table so that each is written in one statement."""
+
+    pseudonym_key: str
+    ledger: dict[str, LedgerEvent] = field(default_factory=dict)
+    procedures: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
+    agencies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    visits: dict[str, dict[str, Any]] = field(default_factory=dict)
+    plans: list[PlanLoaded] = field(default_factory=list)
+
+    def add(self, envelope: Envelope, payload: EventPayload) -> None:
+        match payload:
+            case ProcedurePublished() | ProcedureAmended() | ProcedureWithdrawn():
+                self._procedure(_procedure_row(payload, envelope))
+            case AgencyPublished():
+                row = _agency_row(payload, envelope)
+                current = self.agencies.get(row["code"])
+                if current is None or current["as_of"] <= row["as_of"]:
+                    self.agencies[row["code"]] = row
+            case QueueTicketServed():
+                self.visits[payload.ticket_id] = _visit_row(payload)
+            case PlanLoaded():
+                self.plans.append(payload)
+            case _ if isinstance(payload, DOSSIER_EVENTS):
+                self._dossier_event(envelope, payload)
+
+    def _dossier_event(self, envelope: Envelope, payload: EventPayload) -> None:
+        code = getattr(payload, "dossier_code", None)
+        if not code:  # a document digitised outside any dossier has no place in dossier facts
+            return
+        data = scrub(envelope.name, payload.model_dump(mode="json"), self.pseudonym_key)
+        self.ledger[envelope.id] = LedgerEvent(envelope.id, envelope.name, envelope.time, data)
+
+    def _procedure(self, row: dict[str, Any]) -> None:
+        key = (row["code"], row["version"])
+        current = self.procedures.get(key)
+        if current is None or current["as_of"] <= row["as_of"]:
+            if current is not None:
+                row["withdrawn_on"] = row["withdrawn_on"] or current["withdrawn_on"]
+            self.procedures[key] = row
+
+    async def write(self, session: AsyncSession) -> None:
+        # Write first (SQLite then holds the write lock for the whole batch), read the ledgers back after.
+        await repository.add_events(session, [_ledger_row(e) for e in self.ledger.values()])
+        codes = sorted({str(e.data["dossier_code"]) for e in self.ledger.values()})
+        if codes:
+            ledgers = await repository.ledgers(session, codes, list(self.ledger.values()))
+            await repository.upsert_facts(session, [fold_dossier(code, ledgers[code]) for code in codes])
+        await repository.upsert_latest(
+            session,
+            procedure_t,
+            list(self.procedures.values()),
+            ("code", "version"),
+            "as_of",
+            keep=("withdrawn_on",),
+        )
+        await repository.upsert_latest(session, agency_t, list(self.agencies.values()), ("code",), "as_of")
+        await repository.upsert_visits(session, list(self.visits.values()))
+        for plan in sorted(self.plans, key=lambda p: p.at):
+            await apply_plan_loaded(session, plan)
+
+
+def _ledger_row(e: LedgerEvent) -> dict[str, Any]:
+    return {
+        "event_id": e.event_id,
+        "dossier_code": str(e.data["dossier_code"]),
+        "name": e.name,
+        "recorded_at": e.recorded_at,
+        "data": dict(e.data),
+    }
+
+
+def _procedure_row(
+    payload: ProcedurePublished | ProcedureAmended | ProcedureWithdrawn, envelope: Envelope
+) -> dict[str, Any]:
+    p = payload.procedure
+    return {
+        "code": p.code,
+        "version": p.version,
+        "name": p.name,
+        "sector_code": p.sector.code,
+        "sector_name": p.sector.name,
+        "levels": list(p.levels),
+        "agency_codes": list(p.agency_codes),
+        "online_level": p.online_level.value,
+        "public": p.public,
+        "has_fees": bool(p.fees),
+        "fees_payable_online": any(f.payable_online for f in p.fees),
+        "certification": p.certification,
+        "components": len(p.components),
+        "decision_number": p.decision.number,
+        "decision_signed_on": p.decision.signed_on,
+        "in_force_from": p.in_force_from,
+        "in_force_until": p.in_force_until,
+        "withdrawn_on": payload.withdrawn_on if isinstance(payload, ProcedureWithdrawn) else None,
+        "as_of": envelope.time,
+    }
+
+
+def _agency_row(a: AgencyPublished, envelope: Envelope) -> dict[str, Any]:
+    return {
+        "code": a.code,
+        "name": a.name,
+        "level": a.level,
+        "parent_code": a.parent_code,
+        "area_kind": a.area_kind,
+        "desk_officers": a.desk_officers,
+        "procedure_codes": list(a.procedure_codes),
+        "as_of": envelope.time,
+    }
+
+
+def _visit_row(t: QueueTicketServed) -> dict[str, Any]:
+    return {
+        "ticket_id": t.ticket_id,
+        "agency_code": t.agency_code,
+        "level": t.level,
+        "desk": t.desk,
+        "issued_at": t.issued_at,
+        "served_at": t.served_at,
+        "wait_seconds": t.wait_seconds,
+    }

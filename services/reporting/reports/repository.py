@@ -1,0 +1,294 @@
+"""The report reads: the grouped counts of a window (the SQL twin of ``indicators.group_facts``), the replicas
+reports join, drill-downs and the parity counts. Read-only; the fold writes (``fold.repository``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, literal, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.reporting import models as m
+from services.reporting.models import agency_t, fact_t, payment_t, procedure_t, visit_t
+from services.reporting.reports.indicators import (
+    DOSSIER_FLAGS,
+    PROCEDURE_FLAGS,
+    AgencyInfo,
+    GroupedData,
+    GroupKey,
+    ProcedureInfo,
+    ProcedureKey,
+    catalogue_in_force,
+)
+from services.reporting.reports.periods import Window
+from services.reporting.reports.scope import Scope
+from services.reporting.reports.sql import count_if, flag_conditions, in_window, parts, relevant, scope_where
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+async def tune_for_reports(session: AsyncSession) -> None:
+    """Report queries are a few wide aggregates per window: PostgreSQL's JIT spends longer compiling their CASE
+    expressions (~0.5 s) than running them, and a sort spilling to disk is slower than hashing 1k–100k groups."""
+    if _dialect(session) == "postgresql":
+        await session.execute(text("SET LOCAL jit = off"))
+        await session.execute(text("SET LOCAL work_mem = '64MB'"))
+
+
+async def grouped(
+    session: AsyncSession,
+    w: Window,
+    *,
+    where: Scope | None = None,
+    by_agency: bool = True,
+    procedures: bool = True,
+    agencies: dict[str, AgencyInfo] | None = None,
+    catalogue: list[ProcedureInfo] | None = None,
+) -> GroupedData:
+    """Additive counts of window ``w`` per (level, agency, sector) — the SQL twin of ``indicators.group_facts``.
+
+    ``by_agency=False`` groups by level and sector only (the agency key is then None), which is all a report needs
+    when no section or target names an agency or an area kind; ``procedures=False`` skips the per-procedure counts
+    when no procedure-based indicator is asked for.
+    """
+    t = fact_t
+    conds = flag_conditions(w)
+    if where is not None and (where.agencies is not None or where.area_kinds is not None):
+        by_agency = True
+    agency_col = t.c.handling_agency_code if by_agency else literal(None, type_=t.c.handling_agency_code.type)
+    keys: list[Any] = [t.c.handling_level, agency_col, t.c.sector_code, t.c.sector_name]
+    group_by: list[Any] = [
+        t.c.handling_level,
+        *([t.c.handling_agency_code] if by_agency else []),
+        t.c.sector_code,
+        t.c.sector_name,
+    ]
+    scoped = scope_where(where, t.c.handling_level, t.c.handling_agency_code, t.c.sector_code, t.c.procedure_code)
+    pconds = {
+        "resolved": conds["resolved"],
+        "resolved_e_result": conds["resolved_e_result"],
+        "fee_received": and_(conds["received"], t.c.fee_payable.is_(True)),
+    }
+    g = GroupedData(window=w)
+    dossiers: dict[GroupKey, dict[str, int]] = {}
+    # Each part reads only the rows its flags can count, through an index; the parts' flags are disjoint except
+    # "late" and its two sub-flags, whose finished part and overdue part are disjoint sets of dossiers and add up.
+    for part in parts(w, _dialect(session)):
+        columns = [count_if(part.conditions.get(name, conds[name])).label(name) for name in part.flags]
+        query: Select[Any] = select(*keys, *columns).where(*part.where, *scoped).group_by(*group_by)
+        for row in await session.execute(query):
+            mapping = row._mapping
+            counts = dossiers.setdefault((row[0], row[1], row[2], row[3]), dict.fromkeys(DOSSIER_FLAGS, 0))
+            for name in part.flags:
+                counts[name] += int(mapping[name])
+        if procedures and part.procedure_flags:
+            # per procedure only the few counts that procedure-based indicators need (more groups, fewer columns)
+            pcolumns = [count_if(pconds[name]).label(name) for name in part.procedure_flags]
+            pquery: Select[Any] = (
+                select(*keys, t.c.procedure_code, *pcolumns)
+                .where(*part.where, *scoped)
+                .group_by(*group_by, t.c.procedure_code)
+            )
+            for row in await session.execute(pquery):
+                mapping = row._mapping
+                pkey: ProcedureKey = (row[0], row[1], row[2], row[3], row[4])
+                pcounts = g.procedures.setdefault(pkey, dict.fromkeys(PROCEDURE_FLAGS, 0))
+                for name in part.procedure_flags:
+                    pcounts[name] += int(mapping[name])
+    g.dossiers = {k: v for k, v in dossiers.items() if any(v.values())}
+    g.procedures = {k: v for k, v in g.procedures.items() if any(v.values())}
+
+    if procedures:
+        p = payment_t
+        pay_agency = p.c.agency_code if by_agency else literal(None, type_=p.c.agency_code.type)
+        paykeys = [p.c.level, pay_agency, p.c.sector_code, p.c.sector_name, p.c.procedure_code, p.c.channel]
+        payquery: Select[Any] = (
+            select(*paykeys, func.count())
+            .where(
+                p.c.succeeded.is_(True),
+                in_window(w, p.c.at),
+                *scope_where(where, p.c.level, p.c.agency_code, p.c.sector_code, p.c.procedure_code),
+            )
+            .group_by(
+                p.c.level,
+                *([p.c.agency_code] if by_agency else []),
+                p.c.sector_code,
+                p.c.sector_name,
+                p.c.procedure_code,
+                p.c.channel,
+            )
+        )
+        for row in await session.execute(payquery):
+            g.payments[(row[0], row[1], row[2], row[3], row[4], row[5])] = int(row[6])
+
+    v = visit_t
+    visit_level = func.coalesce(v.c.level, agency_t.c.level)
+    vquery: Select[Any] = (
+        select(visit_level, v.c.agency_code, func.count(), func.coalesce(func.sum(v.c.wait_seconds), 0))
+        .select_from(v.outerjoin(agency_t, agency_t.c.code == v.c.agency_code))
+        .where(in_window(w, v.c.served_at), *scope_where(where, visit_level, v.c.agency_code, None, None))
+        .group_by(visit_level, v.c.agency_code)
+    )
+    for level, agency, n, seconds in await session.execute(vquery):
+        g.visits[(level, agency)] = (int(n), int(seconds))
+
+    dquery: Select[Any] = (
+        select(t.c.receiving_level, t.c.receiving_agency_code, func.count())
+        .where(
+            in_window(w, t.c.received_at),
+            *scope_where(where, t.c.receiving_level, t.c.receiving_agency_code, t.c.sector_code, t.c.procedure_code),
+        )
+        .group_by(t.c.receiving_level, t.c.receiving_agency_code)
+    )
+    for level, agency, n in await session.execute(dquery):
+        g.desk_received[(level, agency)] = int(n)
+
+    g.agencies = agencies if agencies is not None else await agency_infos(session)
+    versions = catalogue if catalogue is not None else await procedure_versions(session)
+    g.catalogue = catalogue_in_force(versions, w.last_on)
+    return g
+
+
+async def agency_infos(session: AsyncSession) -> dict[str, AgencyInfo]:
+    rows = await session.execute(select(agency_t))
+    return {
+        r.code: AgencyInfo(r.code, r.name, r.level, r.area_kind, r.desk_officers, tuple(r.procedure_codes or ()))
+        for r in rows
+    }
+
+
+async def procedure_versions(session: AsyncSession) -> list[ProcedureInfo]:
+    rows = await session.execute(select(procedure_t))
+    return [
+        ProcedureInfo(
+            code=r.code,
+            version=r.version,
+            name=r.name,
+            sector_code=r.sector_code,
+            sector_name=r.sector_name,
+            levels=tuple(r.levels or ()),
+            agency_codes=tuple(r.agency_codes or ()),
+            online_level=r.online_level,
+            public=r.public,
+            has_fees=r.has_fees,
+            fees_payable_online=r.fees_payable_online,
+            certification=r.certification,
+            in_force_from=r.in_force_from,
+            in_force_until=r.in_force_until,
+            withdrawn_on=r.withdrawn_on,
+        )
+        for r in rows
+    ]
+
+
+async def levels_in_use(session: AsyncSession) -> list[str]:
+    found = set((await session.execute(select(agency_t.c.level).distinct())).scalars())
+    found |= set((await session.execute(select(fact_t.c.handling_level).distinct())).scalars())
+    return sorted(
+        (lv for lv in found if lv), key=lambda lv: ({"province": 0, "district": 1, "commune": 2}.get(lv, 9), lv)
+    )
+
+
+async def drill_down(
+    session: AsyncSession, w: Window, flag: str, where: Scope | None, limit: int, offset: int
+) -> tuple[int, list[str]]:
+    """Dossier codes behind one flag (a numerator or denominator) in a window and scope."""
+    t = fact_t
+    conds = flag_conditions(w)
+    filters = [
+        relevant(w),
+        conds[flag],
+        *scope_where(where, t.c.handling_level, t.c.handling_agency_code, t.c.sector_code, t.c.procedure_code),
+    ]
+    if where is not None and where.has_sector_filter():
+        # name fragments and exclusions are matched in Python on the (few) sector names of the window
+        names = await session.execute(select(t.c.sector_code, t.c.sector_name).where(*filters).distinct())
+        keep = [code for code, name in names if where.matches_sector(code, name)]
+        filters.append(t.c.sector_code.in_(keep))
+    total = (await session.execute(select(func.count()).select_from(t).where(*filters))).scalar_one()
+    codes = (
+        await session.execute(
+            select(t.c.dossier_code).where(*filters).order_by(t.c.dossier_code).limit(limit).offset(offset)
+        )
+    ).scalars()
+    return int(total), list(codes)
+
+
+async def facts(session: AsyncSession, codes: Sequence[str] | None = None) -> list[m.DossierFact]:
+    query = select(m.DossierFact).order_by(m.DossierFact.dossier_code)
+    if codes is not None:
+        query = query.where(m.DossierFact.dossier_code.in_(list(codes)))
+    return list((await session.execute(query)).scalars())
+
+
+async def fact(session: AsyncSession, code: str) -> m.DossierFact | None:
+    return await session.get(m.DossierFact, code)
+
+
+async def ledger_rows(session: AsyncSession, code: str) -> list[m.DossierEvent]:
+    query = select(m.DossierEvent).where(m.DossierEvent.dossier_code == code)
+    return sorted((await session.execute(query)).scalars(), key=lambda e: (e.recorded_at, e.event_id))
+
+
+async def counts_per_receiving_agency(
+    session: AsyncSession, start: datetime, end: datetime
+) -> dict[str, dict[str, int]]:
+    """Dossiers received, and finished (result, refusal after acceptance, stop), in [start, end) per receiving
+    agency: what intake's ``GET /stats/dossiers`` counts, for the parity check."""
+    t = fact_t
+    received = and_(t.c.received_at >= start, t.c.received_at < end)
+    finished = and_(t.c.finished_at >= start, t.c.finished_at < end)
+    rows = await session.execute(
+        select(t.c.receiving_agency_code, count_if(received), count_if(finished))
+        .where(t.c.received_at.is_not(None), or_(received, finished))
+        .group_by(t.c.receiving_agency_code)
+    )
+    return {code: {"received": int(r), "finished": int(f)} for code, r, f in rows if code}
+
+
+async def level_of_agency(session: AsyncSession, agency: str) -> str | None:
+    t = fact_t
+    query = select(t.c.handling_level).where(t.c.handling_agency_code == agency).limit(1)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def payment_dossiers(session: AsyncSession, w: Window, scope: Scope, *, online_only: bool) -> list[str]:
+    p = payment_t
+    filters = [
+        p.c.succeeded.is_(True),
+        in_window(w, p.c.at),
+        *scope_where(scope, p.c.level, p.c.agency_code, p.c.sector_code, p.c.procedure_code),
+    ]
+    if online_only:
+        filters.append(p.c.channel == "online")
+    rows = await session.execute(select(p.c.dossier_code, p.c.sector_code, p.c.sector_name).where(*filters))
+    return sorted({code for code, sc, sn in rows if scope.matches_sector(sc, sn)})
+
+
+async def visit_tickets(session: AsyncSession, w: Window, scope: Scope) -> list[str]:
+    v = visit_t
+    level = func.coalesce(v.c.level, agency_t.c.level)
+    rows = await session.execute(
+        select(v.c.ticket_id)
+        .select_from(v.outerjoin(agency_t, agency_t.c.code == v.c.agency_code))
+        .where(in_window(w, v.c.served_at), *scope_where(scope, level, v.c.agency_code, None, None))
+        .order_by(v.c.ticket_id)
+    )
+    return list(rows.scalars())
+
+
+async def desk_dossiers(session: AsyncSession, w: Window, scope: Scope) -> list[str]:
+    t = fact_t
+    rows = await session.execute(
+        select(t.c.dossier_code)
+        .where(
+            in_window(w, t.c.received_at),
+            *scope_where(scope, t.c.receiving_level, t.c.receiving_agency_code, None, None),
+        )
+        .order_by(t.c.dossier_code)
+    )
+    return list(rows.scalars())
