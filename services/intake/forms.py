@@ -6,16 +6,15 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from libs.common.contract import ProcedureSnapshot
+from libs.common.contract import ProcedureSnapshot, judge_outcome
 from services.intake.domain.formatting import vn_date, vn_number, vn_time
-from services.intake.domain.outcome import outcome
 from services.intake.errors import FormNotAvailable
 from services.intake.models import AgencyReplica, Dossier, DossierStep
 
@@ -66,7 +65,7 @@ def control_sheet_rows(dossier: Dossier, steps: Sequence[DossierStep]) -> list[d
             "to_agency_code": step.to_agency_code,
             "note": step.note,
             "details": step.details,
-            "result": (result := outcome(step.at, dossier.due_at).value),
+            "result": (result := judge_outcome(step.at, dossier.due_at).value),
             "result_label": OUTCOME_LABELS[result],
         }
         for step in steps
@@ -177,7 +176,3 @@ def tracking_book_csv(dossiers: Sequence[Dossier]) -> str:
             )
         )
     return out.getvalue()
-
-
-def year_bounds(year: int) -> tuple[date, date]:
-    return date(year, 1, 1), date(year, 12, 31)

@@ -80,12 +80,17 @@ async def steps(session: AsyncSession, code: str) -> Sequence[DossierStep]:
 
 
 OPEN_CLOCK = (Status.RECEIVED.value, Status.IN_PROGRESS.value)
+UNFINISHED = (*OPEN_CLOCK, Status.AWAITING_SUPPLEMENT.value)
 
 
 def overdue_condition(now: datetime) -> ColumnElement[bool]:
-    """SQL twin of domain.outcome.is_overdue for unfinished dossiers."""
+    """SQL twin of ``libs.common.contract.overdue`` for the dossiers as intake holds them at ``now``
+    (docs/domain.md, "Overdue"): tested against the same table of cases."""
     return or_(
+        # a second request to supplement makes the dossier late from that request on, waiting or not
+        and_(Dossier.status.in_(UNFINISHED), Dossier.supplement_requests > 1),
         and_(Dossier.status.in_(OPEN_CLOCK), Dossier.due_at < now),
+        # waiting: the clock stands still, overdue only if it was already late when the wait began
         and_(Dossier.status == Status.AWAITING_SUPPLEMENT.value, Dossier.paused_at > Dossier.due_at),
     )
 
@@ -117,7 +122,7 @@ async def list_dossiers(
     elif overdue is False:
         conditions.append(not_(overdue_condition(now)))
     if due_before is not None:
-        conditions.append(Dossier.status.in_([*OPEN_CLOCK, Status.AWAITING_SUPPLEMENT.value]))
+        conditions.append(Dossier.status.in_(UNFINISHED))
         conditions.append(Dossier.due_at <= due_before)
     total = int((await session.execute(select(func.count()).select_from(Dossier).where(*conditions))).scalar_one())
     stmt = (

@@ -28,6 +28,7 @@ from libs.common.contract import (
     DossierWithdrawn,
     EventPayload,
     OnlineLevel,
+    Outcome,
     ProcedureSnapshot,
     QueueTicketServed,
     Sector,
@@ -35,15 +36,16 @@ from libs.common.contract import (
     SupplementReceived,
     SupplementRequested,
     TimeLimitData,
+    judge_outcome,
+    overdue,
 )
 from libs.common.errors import DomainError, field_error
 from libs.common.messaging.outbox import Outbox
 from services.intake import repository
 from services.intake import schemas as s
 from services.intake.domain import deadlines, lifecycle
-from services.intake.domain.codes import dossier_code
+from services.intake.domain.codes import dossier_code, parse_dossier_code
 from services.intake.domain.lifecycle import Command, Status
-from services.intake.domain.outcome import Outcome, is_overdue, outcome
 from services.intake.domain.queue import TICKET_TRANSITIONS, TicketCommand, TicketStatus, wait_seconds
 from services.intake.errors import (
     AlreadyRecorded,
@@ -277,17 +279,15 @@ async def _procedure_for(ctx: Context, code: str, at: datetime) -> ProcedureSnap
 
 
 async def _keep_imported_code(ctx: Context, code: str, agency: str) -> None:
-    prefix, _, rest = code.rpartition("-")
-    agency_part, _, day_part = prefix.rpartition("-")
-    if agency_part != agency or not rest.isdigit() or len(day_part) != 6 or not day_part.isdigit():
+    parts = parse_dossier_code(code)
+    if parts is None or parts.agency_code != agency:
         raise ReceiptRejected(
             "An imported code is <receiving agency code>-YYMMDD-XXXX",
             errors=[field_error(("code",), "not a dossier code of the receiving agency")],
         )
     if await repository.get_dossier(ctx.session, code) is not None:
         raise DossierExists(f"Dossier {code} already exists")
-    day = datetime.strptime(day_part, "%y%m%d").date()
-    await repository.reserve_sequence(ctx.session, agency, day, int(rest))
+    await repository.reserve_sequence(ctx.session, agency, parts.received_on, parts.sequence)
 
 
 # ---------------------------------------------------------------- lifecycle commands
@@ -437,7 +437,13 @@ async def refuse(ctx: Context, code: str, body: s.ReasonIn) -> Dossier:
     step = await _begin(ctx, code, Command.REFUSE, body.at)
     _finish(ctx, step.dossier, step.at)
     _details(step.dossier, refusal_reason=body.reason)
-    event = DossierRefused(dossier_code=code, reason=body.reason, due_at=step.dossier.due_at, at=step.at)
+    event = DossierRefused(
+        dossier_code=code,
+        reason=body.reason,
+        due_at=step.dossier.due_at,
+        outcome=finished_outcome(step.dossier),
+        at=step.at,
+    )
     return await _record(ctx, step, Command.REFUSE, event, note=body.reason)
 
 
@@ -445,7 +451,13 @@ async def stop(ctx: Context, code: str, body: s.ReasonIn) -> Dossier:
     step = await _begin(ctx, code, Command.STOP, body.at)
     _finish(ctx, step.dossier, step.at)
     _details(step.dossier, stop_reason=body.reason)
-    event = DossierStopped(dossier_code=code, reason=body.reason, due_at=step.dossier.due_at, at=step.at)
+    event = DossierStopped(
+        dossier_code=code,
+        reason=body.reason,
+        due_at=step.dossier.due_at,
+        outcome=finished_outcome(step.dossier),
+        at=step.at,
+    )
     return await _record(ctx, step, Command.STOP, event, note=body.reason)
 
 
@@ -473,6 +485,7 @@ async def resolve(ctx: Context, code: str, body: s.ResultIn) -> Dossier:
         electronic_result=body.electronic_result,
         result_refs=refs,
         due_at=dossier.due_at,
+        outcome=finished_outcome(dossier),
         at=step.at,
     )
     return await _record(
@@ -493,13 +506,13 @@ async def return_result(ctx: Context, code: str, body: s.ReturnIn) -> Dossier:
 
 
 def late_or_soon(ctx: Context, dossier: Dossier, at: datetime) -> bool:
-    """Late (finished late, or past due) or due within one working day: when forms 04 and the explanation apply."""
+    """Late (finished late, or overdue) or due within one working day: when forms 04 and the explanation apply."""
     if dossier.finished_at is not None:
-        return outcome(dossier.finished_at, dossier.due_at, dossier.supplement_requests) is Outcome.LATE
-    if dossier.supplement_requests > 1:
+        return finished_outcome(dossier) is Outcome.LATE
+    if dossier_overdue(dossier, at):
         return True
     if dossier.paused_at is not None:
-        return is_overdue(dossier.due_at, at, dossier.paused_at)
+        return False  # the clock stands still: the time left does not shrink
     return deadlines.apology_window_open(ctx.calendar, dossier.due_at, at)
 
 
@@ -573,16 +586,25 @@ COMMANDS: dict[Command, tuple[type[BaseModel], Any]] = {
 # ---------------------------------------------------------------- reads
 
 
+def finished_outcome(dossier: Dossier) -> Outcome:
+    """The outcome of a dossier that has just finished or finished earlier (docs/domain.md, "Outcome")."""
+    assert dossier.finished_at is not None
+    return judge_outcome(dossier.finished_at, dossier.due_at, dossier.supplement_requests)
+
+
 def dossier_outcome(dossier: Dossier) -> Outcome | None:
     if dossier.finished_at is None or dossier.status not in {st.value for st in lifecycle.FINISHED}:
         return None
-    return outcome(dossier.finished_at, dossier.due_at, dossier.supplement_requests)
+    return finished_outcome(dossier)
 
 
-def dossier_overdue(dossier: Dossier, now: datetime) -> bool:
+def dossier_overdue(dossier: Dossier, at: datetime) -> bool:
+    """Whether the dossier, as intake holds it now, is overdue at ``at`` (docs/domain.md, "Overdue")."""
     if Status(dossier.status) not in lifecycle.UNFINISHED:
         return False
-    return is_overdue(dossier.due_at, now, dossier.paused_at)
+    return overdue(
+        at, due_at=dossier.due_at, paused_since=dossier.paused_at, second_request=dossier.supplement_requests > 1
+    )
 
 
 def due_bound(calendar: WorkingCalendar, now: datetime, working_days: int) -> datetime:

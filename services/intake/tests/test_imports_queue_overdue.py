@@ -72,6 +72,18 @@ class TestImports:
         assert (report["accepted"], report["rejected"]) == (1, 1)
         assert report["rows"][1]["errors"][0]["code"] == "dossier_exists"
 
+    @pytest.mark.parametrize(
+        "code", ["000.17.22.H56-260302-0001", "000.00.00.H56-260231-0001", "000.00.00.H56-2603-0001", "260302-0001"]
+    )
+    async def test_an_imported_code_must_be_one_of_the_receiving_agency(
+        self, client: httpx.AsyncClient, code: str
+    ) -> None:
+        # another agency's code, an impossible day (31 February), a short day, no agency
+        report = (await client.post("/imports/dossiers", json=[history(code=code)], headers=AUTH["ops"])).json()
+        assert report["rejected"] == 1
+        [error] = report["rows"][0]["errors"]
+        assert (error["code"], error["field"]) == ("receipt_rejected", "code")
+
     async def test_imports_need_the_ops_role(self, client: httpx.AsyncClient) -> None:
         assert_problem(await client.post("/imports/dossiers", content=b"[]", headers=AUTH["desk"]), 403, "forbidden")
 
