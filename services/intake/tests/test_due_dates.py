@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from libs.common.calendar import VN_TZ, LimitUnit, TimeLimit, WorkingCalendar
-from libs.common.contract import Outcome, judge_outcome
+from libs.common.contract.timeliness import Outcome, judge_outcome
 from services.intake.domain.deadlines import apology_window_open, appointment, resume
 
 

@@ -10,10 +10,9 @@ import httpx
 import pytest
 
 from libs.common.db import create_engine, session_factory
-from libs.common.testing import AUTH
-from services.intake import service
-from services.intake.app import check_overdue
-from services.intake.tests.support import assert_problem, dossier, dossier_in, events_of, receive, send
+from libs.common.testing import AUTH, assert_problem
+from services.intake.dossiers.overdue import check_overdue, publish_overdue
+from services.intake.tests.support import dossier, dossier_in, events_of, receive, send
 
 pytestmark = pytest.mark.asyncio
 
@@ -154,8 +153,8 @@ class TestOverdue:
         try:
             async with session_factory(engine)() as session, session.begin():
                 outbox = client._transport.app.state.runtime.outbox  # type: ignore[attr-defined]
-                assert await service.publish_overdue(session, outbox, datetime.now(UTC)) == 0
-                assert await service.publish_overdue(session, outbox, datetime.now(UTC) + timedelta(days=30)) == 1
+                assert await publish_overdue(session, outbox, datetime.now(UTC)) == 0
+                assert await publish_overdue(session, outbox, datetime.now(UTC) + timedelta(days=30)) == 1
         finally:
             await engine.dispose()
         assert [n for n, _ in await events_of(intake_url, code)][-1] == "dossier.overdue"

@@ -14,12 +14,12 @@ import httpx
 import pytest
 
 from libs.common.calendar import VN_TZ
-from libs.common.contract import Outcome
+from libs.common.contract.timeliness import Outcome
 from libs.common.db import create_engine, session_factory
 from libs.common.testing import AUTH
 from libs.common.tests.timeliness_cases import DUE, OUTCOME_CASES, OVERDUE_CASES, RECEIVED, OverdueCase
-from services.intake import repository, service
 from services.intake.domain.lifecycle import Status
+from services.intake.dossiers import reads, repository
 from services.intake.models import Dossier
 from services.intake.tests.support import dossier, events_of, send
 
@@ -38,13 +38,13 @@ def held_at(case: OverdueCase) -> Dossier:
 
 @pytest.mark.parametrize("case", OVERDUE_CASES, ids=lambda c: c.name)
 def test_the_overdue_verdict_of_a_dossier_as_intake_holds_it(case: OverdueCase) -> None:
-    assert service.dossier_overdue(held_at(case), case.at) is case.expected
+    assert reads.dossier_overdue(held_at(case), case.at) is case.expected
 
 
 @pytest.mark.parametrize("status", [Status.RESOLVED, Status.RETURNED, Status.REFUSED, Status.STOPPED, Status.WITHDRAWN])
 def test_a_closed_dossier_is_never_overdue(status: Status) -> None:
     late = Dossier(status=status.value, due_at=DUE, paused_at=None, supplement_requests=3)
-    assert not service.dossier_overdue(late, datetime(2027, 1, 1, tzinfo=VN_TZ))
+    assert not reads.dossier_overdue(late, datetime(2027, 1, 1, tzinfo=VN_TZ))
 
 
 def finished(finished_at: datetime, requests: int) -> Dossier:
@@ -65,7 +65,7 @@ def vn(day: int, hour: int, minute: int = 0) -> datetime:
     ],
 )
 def test_the_outcome_of_a_finished_dossier(finished_at: datetime, requests: int, expected: Outcome) -> None:
-    assert service.dossier_outcome(finished(finished_at, requests)) is expected
+    assert reads.dossier_outcome(finished(finished_at, requests)) is expected
 
 
 def iso(at: datetime) -> str:
@@ -94,7 +94,7 @@ async def test_the_overdue_filter_and_job_on_the_database(client: httpx.AsyncCli
             for code, case in codes.items():
                 held = await repository.get_dossier(session, code)
                 assert held is not None
-                assert service.dossier_overdue(held, case.at) is case.expected, case.name
+                assert reads.dossier_overdue(held, case.at) is case.expected, case.name
                 listed = {
                     flag: {
                         d.code

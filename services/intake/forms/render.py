@@ -13,7 +13,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from libs.common.contract import ProcedureSnapshot, judge_outcome
+from libs.common.contract import ProcedureSnapshot
+from libs.common.contract.timeliness import judge_outcome
 from services.intake.domain.formatting import vn_date, vn_number, vn_time
 from services.intake.errors import FormNotAvailable
 from services.intake.models import AgencyReplica, Dossier, DossierStep
@@ -80,6 +81,11 @@ def handling_agencies(dossier: Dossier, steps: Sequence[DossierStep]) -> list[st
     return agencies
 
 
+def check_form_number(number: str) -> None:
+    if number not in FORMS:
+        raise FormNotAvailable(f"No form {number}: forms are {', '.join(FORMS)}")
+
+
 def render(
     number: str,
     dossier: Dossier,
@@ -88,8 +94,7 @@ def render(
     procedure: ProcedureSnapshot | None,
     book_entry: int | None = None,
 ) -> str:
-    if number not in FORMS:
-        raise FormNotAvailable(f"No form {number}: forms are {', '.join(FORMS)}")
+    check_form_number(number)
     details = dossier.details
     context: dict[str, Any] = {
         "form_no": number,
