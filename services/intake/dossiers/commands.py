@@ -26,11 +26,11 @@ from libs.common.contract import (
 )
 from libs.common.contract.timeliness import Outcome
 from libs.common.errors import field_error
-from services.intake import schemas as s
 from services.intake.context import IntakeContext
 from services.intake.domain import deadlines, lifecycle, receipt
 from services.intake.domain.lifecycle import Command, Status
 from services.intake.dossiers import reads, repository
+from services.intake.dossiers import schemas as s
 from services.intake.errors import (
     AlreadyRecorded,
     CommandRejected,

@@ -10,11 +10,11 @@ from fastapi import Depends
 from libs.common.app import DBSession
 from libs.common.contract import ApplicantKind, Channel
 from libs.common.contract.timeliness import Outcome, judge_outcome, overdue
-from services.intake import schemas as s
 from services.intake.domain import lifecycle
 from services.intake.domain.formatting import mask_name, vn_time
 from services.intake.domain.lifecycle import Status
 from services.intake.dossiers import repository
+from services.intake.dossiers import schemas as s
 from services.intake.errors import DossierNotFound
 from services.intake.models import Dossier
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from libs.common.calendar import VN_TZ, LimitUnit, TimeLimit
 from libs.common.contract import Applicant, DossierReceived, Sector, SubmittedComponent, TimeLimitData
 from libs.common.errors import field_error
-from services.intake import schemas as s
 from services.intake import sequences
 from services.intake.catalogue_replica import service as replica
 from services.intake.context import IntakeContext
@@ -13,6 +12,7 @@ from services.intake.domain import deadlines, receipt
 from services.intake.domain.codes import dossier_code, parse_dossier_code
 from services.intake.domain.lifecycle import Status
 from services.intake.dossiers import repository
+from services.intake.dossiers import schemas as s
 from services.intake.errors import DossierExists, ReceiptRejected
 from services.intake.models import AgencyReplica, Dossier
 

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Query, status
 from libs.common.auth import Role
 from libs.common.contract import Channel
 from libs.common.errors import Forbidden
-from services.intake import schemas as s
 from services.intake.context import STAFF, Ctx, IntakeContext, allow
 from services.intake.domain.deadlines import due_bound
 from services.intake.domain.lifecycle import Command, Status
 from services.intake.dossiers import commands, receipt, repository
+from services.intake.dossiers import schemas as s
 from services.intake.dossiers.reads import ValidDossier, public_view, staff_view
 
 router = APIRouter()

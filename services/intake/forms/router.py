@@ -13,7 +13,6 @@ from libs.common.app import DBSession
 from libs.common.calendar import VN_TZ
 from libs.common.contract import ProcedureSnapshot
 from libs.common.errors import InvalidInput, field_error
-from services.intake import schemas as s
 from services.intake.catalogue_replica import service as replica
 from services.intake.context import STAFF, allow
 from services.intake.domain.deadlines import local_window
@@ -21,6 +20,7 @@ from services.intake.dossiers import repository as dossiers
 from services.intake.dossiers.reads import ValidDossier
 from services.intake.forms import render as forms
 from services.intake.forms import repository
+from services.intake.forms import schemas as s
 
 router = APIRouter(dependencies=[allow(*STAFF)])
 

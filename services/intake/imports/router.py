@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request
 
 from libs.common.auth import Role
 from libs.common.errors import InvalidInput, field_error
-from services.intake import schemas as s
 from services.intake.context import Ctx, allow
+from services.intake.imports import schemas as s
 from services.intake.imports import service
 
 router = APIRouter()

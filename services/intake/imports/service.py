@@ -4,28 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
 from libs.common.errors import DomainError, field_error
-from services.intake import schemas as s
 from services.intake.context import IntakeContext
-from services.intake.domain.lifecycle import Command
 from services.intake.dossiers import receipt
 from services.intake.dossiers.commands import COMMANDS
+from services.intake.dossiers.schemas import DossierCreate
 from services.intake.errors import CommandRejected
-
-
-class ImportStep(BaseModel):
-    command: Command
-
-
-class ImportRow(s.DossierCreate):
-    """A historical dossier: the receipt fields (``at`` required), optionally its original code, and its steps
-    in order, each ``{"command": "<transfer|request_supplement|…>", "at": …, <that command's fields>}``."""
-
-    at: AwareDatetime
-    code: str | None = None
-    steps: list[dict[str, Any]] = Field(default_factory=list)
+from services.intake.imports import schemas as s
+from services.intake.imports.schemas import ImportRow, ImportStep
 
 
 def _validation_errors(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
@@ -42,7 +30,7 @@ async def import_row(ctx: IntakeContext, raw: Any) -> str:
         raise CommandRejected("Invalid row", errors=_validation_errors(exc)) from exc
     if row.at.tzinfo is None:
         raise CommandRejected("Invalid row", errors=[field_error(("at",), "must carry a time zone")])
-    data = s.DossierCreate.model_validate(row.model_dump(exclude={"code", "steps"}))
+    data = DossierCreate.model_validate(row.model_dump(exclude={"code", "steps"}))
     dossier = await receipt.receive_dossier(ctx, data, code=row.code)
     for index, raw_step in enumerate(row.steps):
         try:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from libs.common.auth import Role
-from services.intake import schemas as s
 from services.intake.context import Ctx, allow
 from services.intake.domain.queue import wait_seconds
 from services.intake.models import QueueTicket
+from services.intake.queue import schemas as s
 from services.intake.queue import service
 
 router = APIRouter(tags=["queue"], dependencies=[allow(Role.DESK_OFFICER)])

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from libs.common.calendar import VN_TZ
 from libs.common.contract import QueueTicketServed
-from services.intake import schemas as s
 from services.intake import sequences
 from services.intake.catalogue_replica import service as replica
 from services.intake.context import IntakeContext
@@ -15,6 +14,7 @@ from services.intake.domain.queue import TICKET_TRANSITIONS, TicketCommand, Tick
 from services.intake.errors import TicketNotFound, TicketTransitionNotAllowed
 from services.intake.models import QueueTicket
 from services.intake.queue import repository
+from services.intake.queue import schemas as s
 
 
 async def issue_ticket(ctx: IntakeContext, body: s.TicketCreate) -> QueueTicket:
