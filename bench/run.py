@@ -87,8 +87,8 @@ async def bench_fold(events_count: int, batch: int, backend: str, tmp: Path) -> 
 async def bench_intake(count: int, concurrency: int, backend: str, tmp: Path) -> None:
     from libs.common.contract import ProcedurePublished
     from libs.common.db import session_factory
-    from services.intake import service
     from services.intake.app import create_app
+    from services.intake.catalogue_replica import service as replica
     from services.intake.config import IntakeSettings
     from services.intake.tests.conftest import birth_registration_procedure
 
@@ -96,7 +96,7 @@ async def bench_intake(count: int, concurrency: int, backend: str, tmp: Path) ->
         engine = create_engine(url)
         async with session_factory(engine)() as session, session.begin():
             snapshot = birth_registration_procedure()
-            await service.store_procedure(session, ProcedurePublished(code=snapshot.code, procedure=snapshot))
+            await replica.store_procedure(session, ProcedurePublished(code=snapshot.code, procedure=snapshot))
         await engine.dispose()
         app = create_app(IntakeSettings(database_url=url, kafka_enabled=False, overdue_check_seconds=0))
         body = {

@@ -1,3 +1,5 @@
+"""Handlers of the events intake consumes, registered by contract class: the catalogue's procedures and agencies."""
+
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -5,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.common.contract import AgencyPublished, ProcedureAmended, ProcedurePublished, ProcedureWithdrawn
 from libs.common.contract.envelope import Envelope
 from libs.common.messaging.consumer import EventHandlers
-from services.intake import service
+from services.intake.catalogue_replica import service as replica
 
 handlers = EventHandlers()
 
@@ -16,9 +18,9 @@ handlers = EventHandlers()
 async def handle_procedure_version(
     session: AsyncSession, event: ProcedurePublished | ProcedureAmended | ProcedureWithdrawn, _envelope: Envelope
 ) -> None:
-    await service.store_procedure(session, event)
+    await replica.store_procedure(session, event)
 
 
 @handlers.on(AgencyPublished)
 async def handle_agency(session: AsyncSession, event: AgencyPublished, _envelope: Envelope) -> None:
-    await service.store_agency(session, event)
+    await replica.store_agency(session, event)

@@ -80,20 +80,21 @@ OVERDUE_CASES: tuple[OverdueCase, ...] = (
         RECEIVED, DUE, vn("2026-03-10", "10:00"), True,
         (Pause(vn("2026-03-05", "09:00")),),
     ),
+    # Paused Tue 10:00 to Thu 14:00: 17 working hours (2 × 7.5 h + 2 h), so Thu 08:00 moves to Mon 10:00.
     OverdueCase(
         "after the supplement, the moved due time has not passed",
         RECEIVED, DUE, vn("2026-03-09", "09:00"), False,
-        (Pause(vn("2026-03-03", "10:00"), vn("2026-03-05", "10:00"), vn("2026-03-09", "10:00")),),
+        (Pause(vn("2026-03-03", "10:00"), vn("2026-03-05", "14:00"), vn("2026-03-09", "10:00")),),
     ),
     OverdueCase(
         "after the supplement, the moved due time has passed",
         RECEIVED, DUE, vn("2026-03-09", "10:01"), True,
-        (Pause(vn("2026-03-03", "10:00"), vn("2026-03-05", "10:00"), vn("2026-03-09", "10:00")),),
+        (Pause(vn("2026-03-03", "10:00"), vn("2026-03-05", "14:00"), vn("2026-03-09", "10:00")),),
     ),
     OverdueCase(
         "judged before the supplement arrived, the pause still holds",
         RECEIVED, DUE, vn("2026-03-05", "09:00"), False,
-        (Pause(vn("2026-03-03", "10:00"), vn("2026-03-05", "10:00"), vn("2026-03-09", "10:00")),),
+        (Pause(vn("2026-03-03", "10:00"), vn("2026-03-05", "14:00"), vn("2026-03-09", "10:00")),),
     ),
     OverdueCase(
         "a second request before the due time, still waiting: late by the national index rule",

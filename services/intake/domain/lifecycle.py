@@ -68,8 +68,8 @@ TRANSITIONS: Mapping[tuple[Status, Command], Status] = MappingProxyType(_table)
 
 UNFINISHED: frozenset[Status] = frozenset(_UNFINISHED)
 FINISHED: frozenset[Status] = frozenset((S.RESOLVED, S.RETURNED, S.REFUSED, S.STOPPED))
-"""Finished for timeliness (Part A1): result issued, refused after acceptance, or stopped. Withdrawn is neither."""
-CLOSED: frozenset[Status] = FINISHED | {S.WITHDRAWN}
+"""Finished for timeliness (docs/domain.md, "Outcome"): result issued, refused after acceptance, or stopped.
+Withdrawn is neither finished nor unfinished: it has no outcome and is never overdue."""
 
 
 class TransitionRefused(Exception):
@@ -77,10 +77,6 @@ class TransitionRefused(Exception):
         super().__init__(f"cannot {command.value.replace('_', ' ')} a dossier that is {status.value.replace('_', ' ')}")
         self.status = status
         self.command = command
-
-
-def allowed(status: Status, command: Command) -> bool:
-    return (status, command) in TRANSITIONS
 
 
 def allowed_commands(status: Status) -> list[Command]:

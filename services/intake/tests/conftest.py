@@ -22,8 +22,8 @@ from libs.common.contract import (
 )
 from libs.common.db import create_engine, session_factory
 from libs.common.testing import running_app, service_database
-from services.intake import service
 from services.intake.app import create_app
+from services.intake.catalogue_replica import service as replica
 from services.intake.config import IntakeSettings
 
 
@@ -82,9 +82,9 @@ async def seed(url: str) -> None:
     engine = create_engine(url)
     async with session_factory(engine)() as session, session.begin():
         for snapshot in (birth_registration_procedure(), business_licence_procedure()):
-            await service.store_procedure(session, ProcedurePublished(code=snapshot.code, procedure=snapshot))
+            await replica.store_procedure(session, ProcedurePublished(code=snapshot.code, procedure=snapshot))
         for agency in AGENCIES:
-            await service.store_agency(session, agency)
+            await replica.store_agency(session, agency)
     await engine.dispose()
 
 

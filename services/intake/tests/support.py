@@ -11,10 +11,7 @@ from sqlalchemy import select
 
 from libs.common.db import create_engine
 from libs.common.messaging.tables import outbox
-from libs.common.testing import (
-    AUTH,
-    assert_problem,  # noqa: F401 - re-exported for this service's tests
-)
+from libs.common.testing import AUTH
 
 AGENCY = "000.00.00.H56"
 OTHER_AGENCY = "000.17.22.H56"

@@ -10,12 +10,11 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from libs.common.testing import AUTH
+from libs.common.testing import AUTH, assert_problem
 from services.intake.domain.lifecycle import TRANSITIONS, Command, Status
 from services.intake.tests.support import (
     OTHER_AGENCY,
     PATHS,
-    assert_problem,
     body_of,
     dossier_in,
     events_of,

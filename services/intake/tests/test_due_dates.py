@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from libs.common.calendar import VN_TZ, LimitUnit, TimeLimit, WorkingCalendar
+from libs.common.contract.timeliness import Outcome, judge_outcome
 from services.intake.domain.deadlines import apology_window_open, appointment, resume
-from services.intake.domain.outcome import Outcome, outcome
 
 
 @pytest.fixture(scope="module")
@@ -118,18 +118,18 @@ class TestOutcomeAgainstTheDueTimeInForce:
         # Same dossier as the holiday pause: due in force Wed 6 May 16:00 (originally 10:00).
         due = resume(calendar, vn(2026, 5, 6, 10, 0), vn(2026, 4, 29, 15, 0), vn(2026, 5, 4, 9, 30)).due_at
         # Finished Wed 6 May 15:00: after the original 10:00 but before 16:00 in force -> on time.
-        assert outcome(vn(2026, 5, 6, 15, 0), due) is Outcome.ON_TIME
+        assert judge_outcome(vn(2026, 5, 6, 15, 0), due) is Outcome.ON_TIME
         # Finished 16:30 -> late; finished Tue 5 May -> early.
-        assert outcome(vn(2026, 5, 6, 16, 30), due) is Outcome.LATE
-        assert outcome(vn(2026, 5, 5, 16, 59), due) is Outcome.EARLY
+        assert judge_outcome(vn(2026, 5, 6, 16, 30), due) is Outcome.LATE
+        assert judge_outcome(vn(2026, 5, 5, 16, 59), due) is Outcome.EARLY
         # A second request to supplement: late even when finished early.
-        assert outcome(vn(2026, 5, 5, 9, 0), due, supplement_requests=2) is Outcome.LATE
+        assert judge_outcome(vn(2026, 5, 5, 9, 0), due, supplement_requests=2) is Outcome.LATE
 
     def test_same_day_procedure_outcome(self, calendar: WorkingCalendar) -> None:
         due = appointment(calendar, vn(2026, 3, 2, 9, 0), TimeLimit(0, LimitUnit.SAME_DAY)).due_at
         # Finished 17:00 sharp on the day: on time (due is closing time, inclusive); the next morning: late.
-        assert outcome(vn(2026, 3, 2, 17, 0), due) is Outcome.ON_TIME
-        assert outcome(vn(2026, 3, 3, 7, 30), due) is Outcome.LATE
+        assert judge_outcome(vn(2026, 3, 2, 17, 0), due) is Outcome.ON_TIME
+        assert judge_outcome(vn(2026, 3, 3, 7, 30), due) is Outcome.LATE
 
 
 class TestApologyWindow:

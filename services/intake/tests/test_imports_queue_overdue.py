@@ -10,10 +10,9 @@ import httpx
 import pytest
 
 from libs.common.db import create_engine, session_factory
-from libs.common.testing import AUTH
-from services.intake import service
-from services.intake.app import check_overdue
-from services.intake.tests.support import assert_problem, dossier, dossier_in, events_of, receive, send
+from libs.common.testing import AUTH, assert_problem
+from services.intake.dossiers.overdue import check_overdue, publish_overdue
+from services.intake.tests.support import dossier, dossier_in, events_of, receive, send
 
 pytestmark = pytest.mark.asyncio
 
@@ -71,6 +70,18 @@ class TestImports:
         report = (await client.post("/imports/dossiers", files=files, headers=AUTH["ops"])).json()
         assert (report["accepted"], report["rejected"]) == (1, 1)
         assert report["rows"][1]["errors"][0]["code"] == "dossier_exists"
+
+    @pytest.mark.parametrize(
+        "code", ["000.17.22.H56-260302-0001", "000.00.00.H56-260231-0001", "000.00.00.H56-2603-0001", "260302-0001"]
+    )
+    async def test_an_imported_code_must_be_one_of_the_receiving_agency(
+        self, client: httpx.AsyncClient, code: str
+    ) -> None:
+        # another agency's code, an impossible day (31 February), a short day, no agency
+        report = (await client.post("/imports/dossiers", json=[history(code=code)], headers=AUTH["ops"])).json()
+        assert report["rejected"] == 1
+        [error] = report["rows"][0]["errors"]
+        assert (error["code"], error["field"]) == ("receipt_rejected", "code")
 
     async def test_imports_need_the_ops_role(self, client: httpx.AsyncClient) -> None:
         assert_problem(await client.post("/imports/dossiers", content=b"[]", headers=AUTH["desk"]), 403, "forbidden")
@@ -142,8 +153,8 @@ class TestOverdue:
         try:
             async with session_factory(engine)() as session, session.begin():
                 outbox = client._transport.app.state.runtime.outbox  # type: ignore[attr-defined]
-                assert await service.publish_overdue(session, outbox, datetime.now(UTC)) == 0
-                assert await service.publish_overdue(session, outbox, datetime.now(UTC) + timedelta(days=30)) == 1
+                assert await publish_overdue(session, outbox, datetime.now(UTC)) == 0
+                assert await publish_overdue(session, outbox, datetime.now(UTC) + timedelta(days=30)) == 1
         finally:
             await engine.dispose()
         assert [n for n, _ in await events_of(intake_url, code)][-1] == "dossier.overdue"

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from libs.common.testing import AUTH
-from services.intake.tests.support import OTHER_AGENCY, assert_problem, dossier_in, receive, send
+from libs.common.testing import AUTH, assert_problem
+from services.intake.tests.support import OTHER_AGENCY, dossier_in, receive, send
 
 pytestmark = pytest.mark.asyncio
 

@@ -69,6 +69,15 @@ class TestReceiveDossier:
         assert response.status_code == 422
         assert [e["field"] for e in response.json()["errors"]] == ["procedure_code"]
 
+    @pytest.mark.parametrize("code", ["G09.00.00.H56", "000.00.00.HAB", "000.0A.00.H56", "000.00.00.Z56"])
+    async def test_an_agency_code_the_catalogue_would_reject_names_the_field(
+        self, client: httpx.AsyncClient, code: str
+    ) -> None:
+        # the catalogue's strict QCVN 102:2016 form: digits everywhere but the level letter A–Y
+        response = await client.post("/dossiers", json=dossier(receiving_agency_code=code), headers=AUTH["desk"])
+        assert response.status_code == 422
+        assert [e["field"] for e in response.json()["errors"]] == ["receiving_agency_code"]
+
     async def test_an_unknown_procedure_is_404(self, client: httpx.AsyncClient) -> None:
         response = await client.post("/dossiers", json=dossier(procedure_code="2.000999"), headers=AUTH["desk"])
         assert response.status_code == 404

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -14,8 +14,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from libs.common.contract import ProcedureSnapshot
+from libs.common.contract.timeliness import judge_outcome
 from services.intake.domain.formatting import vn_date, vn_number, vn_time
-from services.intake.domain.outcome import outcome
 from services.intake.errors import FormNotAvailable
 from services.intake.models import AgencyReplica, Dossier, DossierStep
 
@@ -66,7 +66,7 @@ def control_sheet_rows(dossier: Dossier, steps: Sequence[DossierStep]) -> list[d
             "to_agency_code": step.to_agency_code,
             "note": step.note,
             "details": step.details,
-            "result": (result := outcome(step.at, dossier.due_at).value),
+            "result": (result := judge_outcome(step.at, dossier.due_at).value),
             "result_label": OUTCOME_LABELS[result],
         }
         for step in steps
@@ -81,6 +81,11 @@ def handling_agencies(dossier: Dossier, steps: Sequence[DossierStep]) -> list[st
     return agencies
 
 
+def check_form_number(number: str) -> None:
+    if number not in FORMS:
+        raise FormNotAvailable(f"No form {number}: forms are {', '.join(FORMS)}")
+
+
 def render(
     number: str,
     dossier: Dossier,
@@ -89,8 +94,7 @@ def render(
     procedure: ProcedureSnapshot | None,
     book_entry: int | None = None,
 ) -> str:
-    if number not in FORMS:
-        raise FormNotAvailable(f"No form {number}: forms are {', '.join(FORMS)}")
+    check_form_number(number)
     details = dossier.details
     context: dict[str, Any] = {
         "form_no": number,
@@ -177,7 +181,3 @@ def tracking_book_csv(dossiers: Sequence[Dossier]) -> str:
             )
         )
     return out.getvalue()
-
-
-def year_bounds(year: int) -> tuple[date, date]:
-    return date(year, 1, 1), date(year, 12, 31)

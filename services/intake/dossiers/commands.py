@@ -1,0 +1,333 @@
+"""The dossier's lifecycle commands after receipt: each locks the dossier, checks the transition table, records a
+step and appends its event (docs/intake.md, "States"; Decree 61/2018 Art. 17–20)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from libs.common.contract import (
+    DossierApologised,
+    DossierExplained,
+    DossierRated,
+    DossierRefused,
+    DossierResolved,
+    DossierReturned,
+    DossierStopped,
+    DossierTransferred,
+    DossierWithdrawn,
+    EventPayload,
+    SupplementReceived,
+    SupplementRequested,
+)
+from libs.common.contract.timeliness import Outcome
+from libs.common.errors import field_error
+from services.intake.context import IntakeContext
+from services.intake.domain import deadlines, lifecycle, receipt
+from services.intake.domain.lifecycle import Command, Status
+from services.intake.dossiers import reads, repository
+from services.intake.dossiers import schemas as s
+from services.intake.errors import (
+    AlreadyRecorded,
+    CommandRejected,
+    DossierNotFound,
+    NotLate,
+    TransitionNotAllowed,
+)
+from services.intake.models import Dossier, DossierStep
+
+
+@dataclass
+class _Step:
+    dossier: Dossier
+    before: Status
+    after: Status
+    at: datetime
+
+
+async def _begin(ctx: IntakeContext, code: str, command: Command, at: datetime | None) -> _Step:
+    dossier = await repository.lock_dossier(ctx.session, code)
+    if dossier is None:
+        raise DossierNotFound(f"No dossier {code}")
+    before = Status(dossier.status)
+    try:
+        after = lifecycle.next_status(before, command)
+    except lifecycle.TransitionRefused as refused:
+        raise TransitionNotAllowed(
+            f"Cannot {command.value.replace('_', ' ')} dossier {code}: it is {before.value.replace('_', ' ')}",
+            state=before.value,
+            command=command.value,
+            allowed_commands=[c.value for c in lifecycle.allowed_commands(before)],
+        ) from refused
+    return _Step(dossier, before, after, ctx.step_time(at, dossier.last_step_at))
+
+
+async def _record(
+    ctx: IntakeContext,
+    step: _Step,
+    command: Command,
+    event: EventPayload,
+    *,
+    from_agency: str | None = None,
+    to_agency: str | None = None,
+    note: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> Dossier:
+    dossier = step.dossier
+    dossier.status = step.after.value
+    dossier.last_step_at = step.at
+    ctx.session.add(
+        DossierStep(
+            dossier_code=dossier.code,
+            command=command.value,
+            at=step.at,
+            actor=ctx.actor,
+            status_before=step.before.value,
+            status_after=step.after.value,
+            from_agency_code=from_agency,
+            to_agency_code=to_agency,
+            note=note,
+            details=details or {},
+        )
+    )
+    await ctx.session.flush()
+    await ctx.outbox.append(ctx.session, event)
+    return dossier
+
+
+def _details(dossier: Dossier, **changes: Any) -> None:
+    # a new dict, so the JSON column is seen as changed
+    dossier.details = {**dossier.details, **changes}
+
+
+async def transfer(ctx: IntakeContext, code: str, body: s.TransferIn) -> Dossier:
+    step = await _begin(ctx, code, Command.TRANSFER, body.at)
+    dossier = step.dossier
+    source = dossier.current_agency_code
+    dossier.current_agency_code = body.to_agency_code
+    event = DossierTransferred(
+        dossier_code=code,
+        from_agency_code=source,
+        to_agency_code=body.to_agency_code,
+        step=body.step,
+        mode=body.mode,
+        inter_agency=source != body.to_agency_code,
+        at=step.at,
+    )
+    return await _record(
+        ctx,
+        step,
+        Command.TRANSFER,
+        event,
+        from_agency=source,
+        to_agency=body.to_agency_code,
+        note=body.note,
+        details={"mode": body.mode.value, "step": body.step},
+    )
+
+
+async def request_supplement(ctx: IntakeContext, code: str, body: s.SupplementRequestIn) -> Dossier:
+    step = await _begin(ctx, code, Command.REQUEST_SUPPLEMENT, body.at)
+    dossier = step.dossier
+    dossier.supplement_requests += 1
+    dossier.paused_at = step.at
+    request = {"sequence": dossier.supplement_requests, "items": body.items, "reason": body.reason}
+    _details(dossier, supplements=[*dossier.details.get("supplements", []), {**request, "at": step.at.isoformat()}])
+    event = SupplementRequested(
+        dossier_code=code, sequence=dossier.supplement_requests, items=body.items, reason=body.reason, at=step.at
+    )
+    return await _record(ctx, step, Command.REQUEST_SUPPLEMENT, event, note=body.reason, details=request)
+
+
+def _close_pause(ctx: IntakeContext, dossier: Dossier, at: datetime) -> int:
+    """End the pause under way: the due time moves by the paused working time. Returns the paused seconds."""
+    if dossier.paused_at is None:
+        return 0
+    resumed = deadlines.resume(ctx.calendar, dossier.due_at, dossier.paused_at, at)
+    paused = int(resumed.paused.total_seconds())
+    dossier.due_at = resumed.due_at
+    dossier.paused_seconds += paused
+    dossier.paused_at = None
+    return paused
+
+
+async def receive_supplement(ctx: IntakeContext, code: str, body: s.SupplementReceivedIn) -> Dossier:
+    step = await _begin(ctx, code, Command.RECEIVE_SUPPLEMENT, body.at)
+    dossier = step.dossier
+    paused = _close_pause(ctx, dossier, step.at)
+    event = SupplementReceived(
+        dossier_code=code,
+        sequence=dossier.supplement_requests,
+        paused_seconds=paused,
+        due_at=dossier.due_at,
+        at=step.at,
+    )
+    return await _record(
+        ctx,
+        step,
+        Command.RECEIVE_SUPPLEMENT,
+        event,
+        details={"items": body.items, "paused_seconds": paused, "due_at": dossier.due_at.isoformat()},
+    )
+
+
+def _finish(ctx: IntakeContext, dossier: Dossier, at: datetime) -> None:
+    _close_pause(ctx, dossier, at)
+    dossier.finished_at = at
+    dossier.closed_at = at
+
+
+async def refuse(ctx: IntakeContext, code: str, body: s.ReasonIn) -> Dossier:
+    step = await _begin(ctx, code, Command.REFUSE, body.at)
+    _finish(ctx, step.dossier, step.at)
+    _details(step.dossier, refusal_reason=body.reason)
+    event = DossierRefused(
+        dossier_code=code,
+        reason=body.reason,
+        due_at=step.dossier.due_at,
+        outcome=reads.finished_outcome(step.dossier),
+        at=step.at,
+    )
+    return await _record(ctx, step, Command.REFUSE, event, note=body.reason)
+
+
+async def stop(ctx: IntakeContext, code: str, body: s.ReasonIn) -> Dossier:
+    step = await _begin(ctx, code, Command.STOP, body.at)
+    _finish(ctx, step.dossier, step.at)
+    _details(step.dossier, stop_reason=body.reason)
+    event = DossierStopped(
+        dossier_code=code,
+        reason=body.reason,
+        due_at=step.dossier.due_at,
+        outcome=reads.finished_outcome(step.dossier),
+        at=step.at,
+    )
+    return await _record(ctx, step, Command.STOP, event, note=body.reason)
+
+
+async def withdraw(ctx: IntakeContext, code: str, body: s.WithdrawalIn) -> Dossier:
+    step = await _begin(ctx, code, Command.WITHDRAW, body.at)
+    step.dossier.closed_at = step.at
+    step.dossier.paused_at = None
+    _details(step.dossier, withdrawal_reason=body.reason)
+    event = DossierWithdrawn(dossier_code=code, reason=body.reason, at=step.at)
+    return await _record(ctx, step, Command.WITHDRAW, event, note=body.reason)
+
+
+async def resolve(ctx: IntakeContext, code: str, body: s.ResultIn) -> Dossier:
+    step = await _begin(ctx, code, Command.RESOLVE, body.at)
+    dossier = step.dossier
+    _finish(ctx, dossier, step.at)
+    dossier.decision = body.decision.value
+    dossier.electronic_result = body.electronic_result
+    refs = receipt.result_refs(code, body.result_count)
+    _details(dossier, result_refs=refs)
+    event = DossierResolved(
+        dossier_code=code,
+        decision=body.decision,
+        electronic_result=body.electronic_result,
+        result_refs=refs,
+        due_at=dossier.due_at,
+        outcome=reads.finished_outcome(dossier),
+        at=step.at,
+    )
+    return await _record(
+        ctx,
+        step,
+        Command.RESOLVE,
+        event,
+        details={"decision": body.decision.value, "electronic_result": body.electronic_result, "result_refs": refs},
+    )
+
+
+async def return_result(ctx: IntakeContext, code: str, body: s.ReturnIn) -> Dossier:
+    step = await _begin(ctx, code, Command.RETURN, body.at)
+    step.dossier.returned_at = step.at
+    step.dossier.return_channel = body.channel.value
+    event = DossierReturned(dossier_code=code, channel=body.channel, at=step.at)
+    return await _record(ctx, step, Command.RETURN, event, details={"channel": body.channel.value})
+
+
+def late_or_soon(ctx: IntakeContext, dossier: Dossier, at: datetime) -> bool:
+    """Late (finished late, or overdue) or due within one working day: when forms 04 and the explanation apply."""
+    if dossier.finished_at is not None:
+        return reads.finished_outcome(dossier) is Outcome.LATE
+    if reads.dossier_overdue(dossier, at):
+        return True
+    if dossier.paused_at is not None:
+        return False  # the clock stands still: the time left does not shrink
+    return deadlines.apology_window_open(ctx.calendar, dossier.due_at, at)
+
+
+async def apologise(ctx: IntakeContext, code: str, body: s.ApologyIn) -> Dossier:
+    step = await _begin(ctx, code, Command.APOLOGISE, body.at)
+    dossier = step.dossier
+    if dossier.apologised_at is not None:
+        raise AlreadyRecorded(
+            f"Dossier {code} already has its apology (at most one, Decree 61 Art. 19)", record="apology"
+        )
+    if not late_or_soon(ctx, dossier, step.at):
+        raise NotLate(
+            f"Dossier {code} is due {dossier.due_at.isoformat()}: an apology is issued within one working day of the "
+            "due time or once late",
+            due_at=dossier.due_at.isoformat(),
+        )
+    new_due = body.new_due_at.astimezone(UTC)
+    if new_due <= max(dossier.due_at, step.at):
+        raise CommandRejected(
+            "The new appointment must be later than the due time and than the apology",
+            errors=[field_error(("new_due_at",), "not later than the due time in force")],
+        )
+    dossier.apology_due_at = new_due
+    dossier.apologised_at = step.at
+    _details(dossier, apology_reason=body.reason)
+    event = DossierApologised(dossier_code=code, reason=body.reason, new_due_at=new_due, at=step.at)
+    return await _record(
+        ctx, step, Command.APOLOGISE, event, note=body.reason, details={"new_due_at": new_due.isoformat()}
+    )
+
+
+async def explain(ctx: IntakeContext, code: str, body: s.ExplanationIn) -> Dossier:
+    step = await _begin(ctx, code, Command.EXPLAIN, body.at)
+    dossier = step.dossier
+    if dossier.explained_at is not None:
+        raise AlreadyRecorded(f"Dossier {code} already has its explanation", record="explanation")
+    if not late_or_soon(ctx, dossier, step.at):
+        raise NotLate(f"Dossier {code} is not late: nothing to explain", due_at=dossier.due_at.isoformat())
+    dossier.explained_at = step.at
+    _details(dossier, explanation=body.cause)
+    event = DossierExplained(dossier_code=code, cause=body.cause, at=step.at)
+    return await _record(ctx, step, Command.EXPLAIN, event, note=body.cause)
+
+
+async def rate(ctx: IntakeContext, code: str, body: s.RatingIn) -> Dossier:
+    step = await _begin(ctx, code, Command.RATE, body.at)
+    dossier = step.dossier
+    if dossier.rated_at is not None:
+        raise AlreadyRecorded(f"Dossier {code} is already rated (once per dossier)", record="rating")
+    dossier.rated_at = step.at
+    dossier.rating = body.rating.value
+    event = DossierRated(dossier_code=code, rating=body.rating, comment=body.comment, at=step.at)
+    return await _record(ctx, step, Command.RATE, event, note=body.comment, details={"rating": body.rating.value})
+
+
+CommandHandler = Callable[[IntakeContext, str, Any], Awaitable[Dossier]]
+
+# what the import replays: each command's body model and use case
+COMMANDS: dict[Command, tuple[type[BaseModel], CommandHandler]] = {
+    Command.TRANSFER: (s.TransferIn, transfer),
+    Command.REQUEST_SUPPLEMENT: (s.SupplementRequestIn, request_supplement),
+    Command.RECEIVE_SUPPLEMENT: (s.SupplementReceivedIn, receive_supplement),
+    Command.REFUSE: (s.ReasonIn, refuse),
+    Command.WITHDRAW: (s.WithdrawalIn, withdraw),
+    Command.STOP: (s.ReasonIn, stop),
+    Command.RESOLVE: (s.ResultIn, resolve),
+    Command.RETURN: (s.ReturnIn, return_result),
+    Command.APOLOGISE: (s.ApologyIn, apologise),
+    Command.EXPLAIN: (s.ExplanationIn, explain),
+    Command.RATE: (s.RatingIn, rate),
+}

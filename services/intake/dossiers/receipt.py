@@ -1,0 +1,154 @@
+"""Receipt and appointment (form 01): the version in force, the checks, the code, the due time, the event."""
+
+from __future__ import annotations
+
+from libs.common.calendar import VN_TZ, LimitUnit, TimeLimit
+from libs.common.contract import Applicant, DossierReceived, Sector, SubmittedComponent, TimeLimitData
+from libs.common.errors import field_error
+from services.intake import sequences
+from services.intake.catalogue_replica import service as replica
+from services.intake.context import IntakeContext
+from services.intake.domain import deadlines, receipt
+from services.intake.domain.codes import dossier_code, parse_dossier_code
+from services.intake.domain.lifecycle import Status
+from services.intake.dossiers import repository
+from services.intake.dossiers import schemas as s
+from services.intake.errors import DossierExists, ReceiptRejected
+from services.intake.models import AgencyReplica, Dossier
+
+
+def _agency(row: AgencyReplica | None) -> receipt.Agency | None:
+    return None if row is None else receipt.Agency(level=row.level, procedure_codes=tuple(row.procedure_codes))
+
+
+async def receive_dossier(ctx: IntakeContext, data: s.DossierCreate, *, code: str | None = None) -> Dossier:
+    """Receive one dossier; ``code`` keeps an imported dossier's original code.
+
+    A handful of statements: procedure, agencies, sequence, insert, outbox.
+    """
+    session = ctx.session
+    submitted_at = ctx.step_time(data.at)
+    procedure = await replica.procedure_for(session, data.procedure_code, submitted_at)
+    limit = TimeLimit(procedure.time_limit.amount, LimitUnit(procedure.time_limit.unit.value))
+    appointment = deadlines.appointment(ctx.calendar, submitted_at, limit)
+    local_day = appointment.received_at.astimezone(VN_TZ).date()
+    handling_code = data.handling_agency_code or data.receiving_agency_code
+    replicas = await replica.agencies(session, {data.receiving_agency_code, handling_code})
+    submission = receipt.Submission(
+        channel=data.channel,
+        cross_boundary=data.cross_boundary,
+        components=[c.code for c in data.components],
+        receiving_level=data.receiving_level,
+        handling_level=data.handling_level,
+        handling_agency_code=handling_code,
+    )
+    levels, problems = receipt.check(
+        procedure, submission, _agency(replicas.get(data.receiving_agency_code)), _agency(replicas.get(handling_code))
+    )
+    if problems:
+        fields = ", ".join(dict.fromkeys(p.field for p in problems))
+        raise ReceiptRejected(
+            f"The dossier cannot be received: {fields}",
+            errors=[field_error((p.field,), p.message) for p in problems],
+        )
+    if code is None:
+        sequence = await sequences.next_sequence(session, data.receiving_agency_code, local_day)
+        code = dossier_code(data.receiving_agency_code, local_day, sequence)
+    else:
+        await _keep_imported_code(ctx, code, data.receiving_agency_code)
+    to_digitise = receipt.must_digitise(procedure)
+    components = [
+        SubmittedComponent(code=c.code, form=c.form, must_digitise=c.code in to_digitise, digitised=c.digitised)
+        for c in data.components
+    ]
+    fees = receipt.fees_due(procedure)
+    applicant = data.applicant
+    dossier = Dossier(
+        code=code,
+        procedure_code=procedure.code,
+        procedure_version=procedure.version,
+        procedure_name=procedure.name,
+        receiving_agency_code=data.receiving_agency_code,
+        receiving_level=levels.receiving,
+        handling_agency_code=handling_code,
+        handling_level=levels.handling,
+        current_agency_code=data.receiving_agency_code,
+        desk=data.desk,
+        channel=data.channel.value,
+        keyed_in_at_desk=data.keyed_in_at_desk,
+        cross_boundary=data.cross_boundary,
+        status=Status.RECEIVED.value,
+        applicant_kind=applicant.kind.value,
+        applicant_name=applicant.name,
+        applicant_id_code=applicant.id_code,
+        identified_by_vneid=applicant.identified_by_vneid,
+        time_limit_amount=limit.amount,
+        time_limit_unit=limit.unit.value,
+        fees_due_vnd=fees,
+        submitted_at=submitted_at,
+        received_at=appointment.received_at,
+        initial_due_at=appointment.due_at,
+        due_at=appointment.due_at,
+        paused_seconds=0,
+        supplement_requests=0,
+        last_step_at=submitted_at,
+        details={
+            "components": [
+                {**c.model_dump(mode="json"), "copies": given.copies}
+                for c, given in zip(components, data.components, strict=True)
+            ],
+            "applicant_contact": {"address": applicant.address, "phone": applicant.phone, "email": applicant.email},
+            "content": data.content,
+            "postal_return_requested": data.postal_return_requested,
+            "sector": procedure.sector.model_dump(mode="json"),
+            "received_by": ctx.actor,
+        },
+    )
+    session.add(dossier)
+    await session.flush()
+    await ctx.outbox.append(
+        session,
+        DossierReceived(
+            dossier_code=code,
+            procedure_code=procedure.code,
+            procedure_version=procedure.version,
+            procedure_name=procedure.name,
+            sector=Sector(code=procedure.sector.code, name=procedure.sector.name),
+            online_level=procedure.online_level,
+            has_fees=bool(procedure.fees),
+            certification=procedure.certification,
+            receiving_agency_code=data.receiving_agency_code,
+            receiving_level=levels.receiving,
+            handling_agency_code=handling_code,
+            handling_level=levels.handling,
+            desk=data.desk,
+            channel=data.channel,
+            keyed_in_at_desk=data.keyed_in_at_desk,
+            cross_boundary=data.cross_boundary,
+            applicant=Applicant(
+                kind=applicant.kind,
+                id_code=applicant.id_code,
+                name=applicant.name,
+                identified_by_vneid=applicant.identified_by_vneid,
+            ),
+            components=components,
+            time_limit=TimeLimitData(amount=limit.amount, unit=procedure.time_limit.unit),
+            received_at=appointment.received_at,
+            due_at=appointment.due_at,
+            fees_due_vnd=fees,
+            postal_return_requested=data.postal_return_requested,
+        ),
+    )
+    return dossier
+
+
+async def _keep_imported_code(ctx: IntakeContext, code: str, agency: str) -> None:
+    parts = parse_dossier_code(code)
+    if parts is None or parts.agency_code != agency:
+        raise ReceiptRejected(
+            "An imported code is <receiving agency code>-YYMMDD-XXXX",
+            errors=[field_error(("code",), "not a dossier code of the receiving agency")],
+        )
+    if await repository.get_dossier(ctx.session, code) is not None:
+        raise DossierExists(f"Dossier {code} already exists")
+    await sequences.reserve_sequence(ctx.session, agency, parts.received_on, parts.sequence)

@@ -1,0 +1,193 @@
+"""Dossier routes: receipt, look-ups and the lifecycle commands. Thin: parse, call the use case, shape the answer."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+
+from libs.common.auth import Role
+from libs.common.contract import Channel
+from libs.common.errors import Forbidden
+from services.intake.context import STAFF, Ctx, IntakeContext, allow
+from services.intake.domain.deadlines import due_bound
+from services.intake.domain.lifecycle import Command, Status
+from services.intake.dossiers import commands, receipt, repository
+from services.intake.dossiers import schemas as s
+from services.intake.dossiers.reads import ValidDossier, public_view, staff_view
+
+router = APIRouter()
+
+DESK, HANDLER, LEADER, PORTAL = Role.DESK_OFFICER, Role.HANDLER, Role.LEADER, Role.PORTAL
+
+# ---------------------------------------------------------------- receipt and look-ups
+
+
+@router.post(
+    "/dossiers",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="receive_dossier",
+    tags=["dossiers"],
+    dependencies=[allow(DESK, PORTAL)],
+)
+async def receive_dossier(body: s.DossierCreate, ctx: Ctx) -> s.DossierRead:
+    """Receive a dossier (form 01, receipt and appointment): checks the procedure version in force at receipt, the
+    levels and agencies, the channel and the required components; assigns the code
+    ``<receiving agency>-YYMMDD-XXXX`` and the appointment in working days; publishes ``DossierReceived``.
+
+    The portal receives online dossiers only. 410 when the procedure is withdrawn; 422 naming the field otherwise.
+    """
+    if DESK not in ctx.principal.roles and body.channel is not Channel.ONLINE:
+        raise Forbidden("The portal receives online dossiers only")
+    dossier = await receipt.receive_dossier(ctx, body)
+    return staff_view(dossier, ctx.now)
+
+
+@router.get("/dossiers", operation_id="list_dossiers", tags=["dossiers"], dependencies=[allow(*STAFF)])
+async def list_dossiers(
+    ctx: Ctx,
+    agency: Annotated[str | None, Query(description="receiving, handling or current agency code")] = None,
+    status_: Annotated[Status | None, Query(alias="status")] = None,
+    overdue: Annotated[
+        bool | None,
+        Query(description="unfinished and overdue: past the due time in force, or asked twice to supplement"),
+    ] = None,
+    due_within: Annotated[
+        int | None, Query(ge=0, le=60, description="unfinished and due by the close of the N-th working day from today")
+    ] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> s.DossierPage:
+    """Dossiers by agency, status, overdue and near due, earliest due first."""
+    due_before = None if due_within is None else due_bound(ctx.calendar, ctx.now, due_within)
+    rows, total = await repository.list_dossiers(
+        ctx.session,
+        now=ctx.now,
+        agency=agency,
+        status=status_.value if status_ else None,
+        overdue=overdue,
+        due_before=due_before,
+        page=page,
+        page_size=page_size,
+    )
+    return s.DossierPage(items=[staff_view(d, ctx.now) for d in rows], total=total, page=page, page_size=page_size)
+
+
+@router.get("/dossiers/{code}", operation_id="get_dossier", tags=["dossiers"], dependencies=[allow(*STAFF)])
+async def get_dossier(dossier: ValidDossier, ctx: Ctx) -> s.DossierRead:
+    """A dossier as staff see it, with its outcome, overdue flag and the commands its state allows."""
+    return staff_view(dossier, ctx.now)
+
+
+@router.get("/public/dossiers/{code}", operation_id="look_up_dossier", tags=["public"])
+async def look_up_dossier(dossier: ValidDossier) -> s.PublicDossierRead:
+    """Public look-up by dossier code (no authentication): status and appointment (the apology's new date if any).
+    The applicant's name is masked; no identity number, address or contact."""
+    return public_view(dossier)
+
+
+# ---------------------------------------------------------------- lifecycle commands
+
+_TAG: list[str | Enum] = ["lifecycle"]
+
+
+async def _run(command: Command, code: str, body: Any, ctx: IntakeContext) -> s.DossierRead:
+    _, handler = commands.COMMANDS[command]
+    return staff_view(await handler(ctx, code, body), ctx.now)
+
+
+@router.post(
+    "/dossiers/{code}/transfer", operation_id="transfer_dossier", tags=_TAG, dependencies=[allow(DESK, HANDLER)]
+)
+async def transfer_dossier(code: str, body: s.TransferIn, ctx: Ctx) -> s.DossierRead:
+    """Hand the dossier over to a step or agency, electronically or on paper (a row of form 05).
+    Publishes ``DossierTransferred``. 409 unless received or in progress."""
+    return await _run(Command.TRANSFER, code, body, ctx)
+
+
+@router.post(
+    "/dossiers/{code}/supplement-requests",
+    operation_id="request_supplement",
+    tags=_TAG,
+    dependencies=[allow(DESK, HANDLER)],
+)
+async def request_supplement(code: str, body: s.SupplementRequestIn, ctx: Ctx) -> s.DossierRead:
+    """Ask the applicant to supplement the dossier (form 02): the clock pauses until the supplement arrives.
+    A second request is allowed but makes the dossier late and overdue from then on (national index).
+    Publishes ``SupplementRequested``."""
+    return await _run(Command.REQUEST_SUPPLEMENT, code, body, ctx)
+
+
+@router.post(
+    "/dossiers/{code}/supplements",
+    operation_id="receive_supplement",
+    tags=_TAG,
+    dependencies=[allow(DESK, HANDLER, PORTAL)],
+)
+async def receive_supplement(code: str, body: s.SupplementReceivedIn, ctx: Ctx) -> s.DossierRead:
+    """The supplement arrived: the clock resumes and the due time moves by the paused working time.
+    Publishes ``SupplementReceived`` with the new due time. 409 unless awaiting a supplement."""
+    return await _run(Command.RECEIVE_SUPPLEMENT, code, body, ctx)
+
+
+@router.post("/dossiers/{code}/refusal", operation_id="refuse_dossier", tags=_TAG, dependencies=[allow(HANDLER)])
+async def refuse_dossier(code: str, body: s.ReasonIn, ctx: Ctx) -> s.DossierRead:
+    """Refuse the accepted dossier with a reason (form 03): finished. Publishes ``DossierRefused`` with the due
+    time in force and the outcome."""
+    return await _run(Command.REFUSE, code, body, ctx)
+
+
+@router.post(
+    "/dossiers/{code}/withdrawal", operation_id="withdraw_dossier", tags=_TAG, dependencies=[allow(DESK, PORTAL)]
+)
+async def withdraw_dossier(code: str, body: s.WithdrawalIn, ctx: Ctx) -> s.DossierRead:
+    """The applicant withdraws the dossier: closed, not finished, left out of timeliness.
+    Publishes ``DossierWithdrawn``."""
+    return await _run(Command.WITHDRAW, code, body, ctx)
+
+
+@router.post("/dossiers/{code}/stop", operation_id="stop_dossier", tags=_TAG, dependencies=[allow(HANDLER)])
+async def stop_dossier(code: str, body: s.ReasonIn, ctx: Ctx) -> s.DossierRead:
+    """Stop processing with a reason: finished. Publishes ``DossierStopped`` with the due time in force and the
+    outcome."""
+    return await _run(Command.STOP, code, body, ctx)
+
+
+@router.post("/dossiers/{code}/result", operation_id="resolve_dossier", tags=_TAG, dependencies=[allow(HANDLER)])
+async def resolve_dossier(code: str, body: s.ResultIn, ctx: Ctx) -> s.DossierRead:
+    """Record the result (approved or denied; electronic or not), numbered ``<code>-KQ<n>``: finished.
+    Publishes ``DossierResolved`` with the due time in force and the outcome."""
+    return await _run(Command.RESOLVE, code, body, ctx)
+
+
+@router.post("/dossiers/{code}/return", operation_id="return_result", tags=_TAG, dependencies=[allow(DESK, PORTAL)])
+async def return_result(code: str, body: s.ReturnIn, ctx: Ctx) -> s.DossierRead:
+    """Return the result at the counter, by post or electronically. Publishes ``DossierReturned``.
+    409 unless resolved."""
+    return await _run(Command.RETURN, code, body, ctx)
+
+
+@router.post(
+    "/dossiers/{code}/apology", operation_id="apologise_for_dossier", tags=_TAG, dependencies=[allow(HANDLER, LEADER)]
+)
+async def apologise_for_dossier(code: str, body: s.ApologyIn, ctx: Ctx) -> s.DossierRead:
+    """Apology with a new appointment (form 04): once per dossier, only when it is late or due within one working
+    day (409 ``not_late`` otherwise). The public look-up shows the new date; the outcome is unchanged.
+    Publishes ``DossierApologised``."""
+    return await _run(Command.APOLOGISE, code, body, ctx)
+
+
+@router.post(
+    "/dossiers/{code}/explanation", operation_id="explain_dossier", tags=_TAG, dependencies=[allow(HANDLER, LEADER)]
+)
+async def explain_dossier(code: str, body: s.ExplanationIn, ctx: Ctx) -> s.DossierRead:
+    """Explain the cause of lateness to the head of the agency: once, for a late (or nearly late) dossier.
+    Publishes ``DossierExplained``."""
+    return await _run(Command.EXPLAIN, code, body, ctx)
+
+
+@router.post("/dossiers/{code}/rating", operation_id="rate_dossier", tags=_TAG, dependencies=[allow(PORTAL)])
+async def rate_dossier(code: str, body: s.RatingIn, ctx: Ctx) -> s.DossierRead:
+    """The applicant's satisfaction rating, once per finished dossier. Publishes ``DossierRated``."""
+    return await _run(Command.RATE, code, body, ctx)
