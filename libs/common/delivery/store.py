@@ -24,7 +24,8 @@ def utcnow() -> datetime:
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
-    DEAD = "dead"  # a permanent refusal, or retries exhausted: waits for an operator's replay
+    DEAD = "dead"  # a permanent refusal, or retries exhausted: waits for an operator's replay or discard
+    DISCARDED = "discarded"  # a dead letter an operator chose not to send (kept as the record of it)
 
 
 class Deliveries:
@@ -79,6 +80,21 @@ class Deliveries:
             )
         ).scalars()
         return sorted(int(i) for i in replayed)
+
+    async def discard(self, session: AsyncSession, ids: Iterable[int]) -> list[int]:
+        """Give up on dead letters for good (the row stays, as the record); releases what waited behind them."""
+        wanted = list(ids)
+        if not wanted:
+            return []
+        discarded = (
+            await session.execute(
+                update(delivery)
+                .where(delivery.c.id.in_(wanted), delivery.c.status == DeliveryStatus.DEAD.value)
+                .values(status=DeliveryStatus.DISCARDED.value)
+                .returning(delivery.c.id)
+            )
+        ).scalars()
+        return sorted(int(i) for i in discarded)
 
     async def find(
         self,

@@ -18,7 +18,8 @@ from libs.common.db import BigIntPK, UtcDateTime, new_metadata
 delivery_metadata = new_metadata()
 
 # One row per (target, idempotency key): enqueueing the same notice of the same event twice is a no-op. Rows stay
-# after delivery (they are the record of what was sent and answered); status is pending, delivered or dead.
+# after delivery (they are the record of what was sent and answered); status is pending, delivered, dead or
+# discarded.
 delivery = Table(
     "delivery",
     delivery_metadata,

@@ -283,7 +283,10 @@ class DeliveryWorker:
             and_(
                 earlier.c.target == delivery.c.target,
                 earlier.c.ordering_key == delivery.c.ordering_key,
-                earlier.c.status == DeliveryStatus.PENDING.value,
+                # A dead letter holds back the rest of its stream too, until it is replayed or discarded: sending
+                # a dossier's steps to a portal that refused the dossier would only make more dead letters, and
+                # the replayed one would then arrive out of order.
+                earlier.c.status.in_([DeliveryStatus.PENDING.value, DeliveryStatus.DEAD.value]),
                 earlier.c.id < delivery.c.id,
             )
         )

@@ -417,3 +417,24 @@ async def test_run_loop_delivers_what_is_enqueued(
 
 async def _delivered(engine: AsyncEngine) -> bool:
     return [r.status for r in await rows(engine)] == ["delivered"]
+
+
+async def test_a_dead_letter_holds_back_its_ordering_key_until_replayed_or_discarded(
+    engine: AsyncEngine, far: tuple[Far, str], client: httpx.AsyncClient
+) -> None:
+    end, url = far
+    end.script = [422, 422]
+    clock = ManualClock()
+    await enqueue(engine, clock, ("d1:record", "d1"), ("d1:step", "d1"), ("d2:record", "d2"), ("d2:step", "d2"))
+    w = worker(engine, clock, HttpSender(client, url))
+    assert await w.deliver_once("far") == 2  # both records refused
+    assert await w.deliver_once("far") == 0, "the steps wait behind their dead records"
+    deliveries = Deliveries(clock)
+    dead = {r.idempotency_key: r.id for r in await rows(engine) if r.status == "dead"}
+    async with transaction(session_factory(engine)) as session:
+        assert await deliveries.replay(session, [dead["d1:record"]]) == [dead["d1:record"]]
+        assert await deliveries.discard(session, [dead["d2:record"]]) == [dead["d2:record"]]
+    assert await w.deliver_once("far") == 2  # d1's record again, and d2's step (its record given up)
+    assert await w.deliver_once("far") == 1
+    assert end.accepted == ["d1:record", "d2:step", "d1:step"]
+    assert {r.idempotency_key: r.status for r in await rows(engine)}["d2:record"] == "discarded"
