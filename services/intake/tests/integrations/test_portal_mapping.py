@@ -125,10 +125,16 @@ def test_a_returned_dossier_with_everything() -> None:
     assert (record["LoaiDoiTuong"], record["KenhThucHien"], record["TrangThaiHoSo"]) == ("2", "1", "10")
     assert (record["NgayKetThucXuLy"], record["NgayTra"]) == ("20260304160000", "20260304173000")
     assert record["TaiLieuNop"] == [
-        {"MaThanhPhanHoSo": "TP1", "TenTepDinhKem": "Tờ khai đăng ký khai sinh", "DuocSoHoa": "1", "DuocLayTuKhoDMQG": "0"},
+        {
+            "MaThanhPhanHoSo": "TP1",
+            "TenTepDinhKem": "Tờ khai đăng ký khai sinh",
+            "DuocSoHoa": "1",
+            "DuocLayTuKhoDMQG": "0",
+        },
         {"MaThanhPhanHoSo": "TP2", "DuocSoHoa": "0", "DuocLayTuKhoDMQG": "1"},
     ]
-    assert record["DanhSachLePhi"] == [{"MaPhiLePhi": "LP01", "TenPhiLePhi": "Lệ phí đăng ký khai sinh", "SoTien": 8000}]
+    fee = {"MaPhiLePhi": "LP01", "TenPhiLePhi": "Lệ phí đăng ký khai sinh", "SoTien": 8000}
+    assert record["DanhSachLePhi"] == [fee]
     assert record["DanhSachHoSoBoSung"] == [
         {
             "NgayYeuCauBoSung": "20260302150000",
@@ -162,9 +168,10 @@ def test_the_schema_catches_what_a_wrong_mapping_would_send() -> None:
     assert [e.split(":")[0] for e in schema_errors("DongBoHoSoMC", record)] == ["LoaiDoiTuong", "NgayHenTra"]
 
 
-@pytest.mark.parametrize(
-    "status", ["received", "in_progress", "awaiting_supplement", "resolved", "returned", "refused", "withdrawn", "stopped"]
-)
+STATUSES = ["received", "in_progress", "awaiting_supplement", "resolved", "returned", "refused", "withdrawn", "stopped"]
+
+
+@pytest.mark.parametrize("status", STATUSES)
 def test_every_status_of_a_dossier_has_a_default_code(status: str) -> None:
     assert CODES.code("status", status)
 
