@@ -63,8 +63,16 @@ class RenderedNotice:
     template_data: Mapping[str, str] | None = None  # Zalo ZNS template parameters
 
 
+def _defined(value: object) -> None:
+    # A filter receives a missing value as an Undefined object; turning it into text raises StrictUndefined's error,
+    # which names the missing variable.
+    if isinstance(value, jinja2.Undefined):
+        str(value)
+
+
 def vn_datetime(value: datetime | date) -> str:
     """``08:30 ngày 05/03/2026`` in Vietnam's time, as a citizen reads it (a date alone: ``05/03/2026``)."""
+    _defined(value)
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("a notice needs aware datetimes")
@@ -75,6 +83,7 @@ def vn_datetime(value: datetime | date) -> str:
 
 def vnd(amount: int) -> str:
     """``1.250.000 đồng`` (dots group thousands in Vietnamese)."""
+    _defined(amount)
     return f"{amount:,}".replace(",", ".") + " đồng"
 
 
@@ -103,7 +112,7 @@ class NoticeTemplates:
             parameters: dict[str, str] = json.loads(source)
             rendered = {name: self.env.from_string(value).render(values).strip() for name, value in parameters.items()}
             return RenderedNotice(kind, channel, template_data=rendered)
-        except (jinja2.TemplateError, ValueError) as exc:
+        except (jinja2.TemplateError, ValueError, TypeError) as exc:
             raise NoticeTemplateError(f"{channel}/{kind}: {exc}") from exc
 
     def _text(self, name: str, values: Mapping[str, Any]) -> str:
