@@ -15,6 +15,7 @@ from libs.common.delivery.worker import (
     RateLimit,
     RetryPolicy,
     Sender,
+    Settled,
     Target,
     classify_http,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "RateLimit",
     "RetryPolicy",
     "Sender",
+    "Settled",
     "Target",
     "classify_http",
     "create_delivery_tables",

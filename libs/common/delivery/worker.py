@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum, StrEnum
@@ -20,8 +20,9 @@ from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import and_, exists, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from libs.common.db import session_factory
 from libs.common.delivery.metrics import (
     DELIVERY_ATTEMPTS,
     DELIVERY_BACKLOG,
@@ -162,6 +163,25 @@ class RateLimit:
 
 
 @dataclass(frozen=True)
+class Settled:
+    """A delivery that reached its end: delivered, or dead-lettered (``outcome`` says which and why)."""
+
+    delivery_id: int
+    target: str
+    idempotency_key: str
+    ordering_key: str | None
+    payload: dict[str, Any]
+    outcome: Outcome
+    attempts: int
+    at: datetime
+
+
+# Called in the transaction that records the end of a delivery, e.g. to append "synchronised to the portal" to the
+# service's outbox: the fact and its event commit together or not at all.
+OnSettled = Callable[[AsyncSession, Settled], Awaitable[None]]
+
+
+@dataclass(frozen=True)
 class Target:
     """One far end and how to treat it."""
 
@@ -174,6 +194,7 @@ class Target:
     burst: int = 10
     batch_size: int = 50
     attempt_timeout_seconds: float = 30.0
+    on_settled: OnSettled | None = None
 
 
 @dataclass
@@ -202,6 +223,7 @@ class DeliveryWorker:
         self.rng = rng or random.Random()
         self.poll_seconds = poll_seconds
         self.response_limit = response_limit
+        self._sessions = session_factory(engine)
         self._states = {
             t.name: _TargetState(
                 target=t,
@@ -291,7 +313,13 @@ class DeliveryWorker:
             )
         )
         query = (
-            select(delivery.c.id, delivery.c.idempotency_key, delivery.c.payload, delivery.c.attempts)
+            select(
+                delivery.c.id,
+                delivery.c.idempotency_key,
+                delivery.c.ordering_key,
+                delivery.c.payload,
+                delivery.c.attempts,
+            )
             .where(
                 delivery.c.target == name,
                 delivery.c.status == DeliveryStatus.PENDING.value,
@@ -337,13 +365,13 @@ class DeliveryWorker:
             values.update(status=DeliveryStatus.DEAD.value, dead_at=now)
         else:
             values["next_attempt_at"] = now + timedelta(seconds=target.retry.delay(attempts, self.rng))
-        async with self.engine.begin() as conn:
-            await conn.execute(
+        async with self._sessions() as session, session.begin():
+            updated = await session.execute(
                 update(delivery)
                 .where(delivery.c.id == row.id, delivery.c.status == DeliveryStatus.PENDING.value)
                 .values(**values)
             )
-            await conn.execute(
+            await session.execute(
                 insert(delivery_attempt).values(
                     delivery_id=row.id,
                     attempted_at=now,
@@ -353,6 +381,21 @@ class DeliveryWorker:
                     response=response,
                 )
             )
+            settled = outcome.kind is OutcomeKind.DELIVERED or dead
+            if settled and target.on_settled is not None and getattr(updated, "rowcount", 1):
+                await target.on_settled(
+                    session,
+                    Settled(
+                        delivery_id=row.id,
+                        target=target.name,
+                        idempotency_key=row.idempotency_key,
+                        ordering_key=row.ordering_key,
+                        payload=payload_of(row),
+                        outcome=outcome,
+                        attempts=attempts,
+                        at=now,
+                    ),
+                )
         DELIVERY_ATTEMPTS.labels(target.name, outcome.kind.value).inc()
         if outcome.kind is not OutcomeKind.DELIVERED:
             DELIVERY_FAILURES.labels(target.name, outcome.reason).inc()

@@ -19,7 +19,7 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from fastapi import FastAPI, Request, Response
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from libs.common.db import create_engine, session_factory, transaction
 from libs.common.delivery import (
@@ -29,6 +29,7 @@ from libs.common.delivery import (
     DeliveryWorker,
     Outcome,
     RetryPolicy,
+    Settled,
     Target,
     classify_http,
     create_delivery_tables,
@@ -438,3 +439,38 @@ async def test_a_dead_letter_holds_back_its_ordering_key_until_replayed_or_disca
     assert await w.deliver_once("far") == 1
     assert end.accepted == ["d1:record", "d2:step", "d1:step"]
     assert {r.idempotency_key: r.status for r in await rows(engine)}["d2:record"] == "discarded"
+
+
+async def test_on_settled_runs_in_the_transaction_that_records_the_end(
+    engine: AsyncEngine, far: tuple[Far, str], client: httpx.AsyncClient
+) -> None:
+    end, url = far
+    end.script = [200, 400]
+    clock = ManualClock()
+    await enqueue(engine, clock, ("k1", "d1"), ("k2", None))
+    seen: list[tuple[str, str, str | None, str]] = []
+
+    async def on_settled(session: AsyncSession, settled: Settled) -> None:
+        status = (await session.execute(select(delivery.c.status).where(delivery.c.id == settled.delivery_id))).scalar()
+        seen.append((settled.idempotency_key, settled.outcome.reason, settled.ordering_key, str(status)))
+
+    w = worker(engine, clock, HttpSender(client, url), on_settled=on_settled)
+    assert await w.deliver_once("far") == 2
+    assert seen == [("k1", "ok", "d1", "delivered"), ("k2", "http_400", None, "dead")]
+
+
+async def test_a_failing_on_settled_leaves_the_delivery_pending(
+    engine: AsyncEngine, far: tuple[Far, str], client: httpx.AsyncClient
+) -> None:
+    _, url = far
+    clock = ManualClock()
+    await enqueue(engine, clock, ("k1", None))
+
+    async def on_settled(session: AsyncSession, settled: Settled) -> None:
+        raise RuntimeError("the outbox insert failed")
+
+    w = worker(engine, clock, HttpSender(client, url), on_settled=on_settled)
+    with pytest.raises(RuntimeError):
+        await w.deliver_once("far")
+    [row] = await rows(engine)
+    assert (row.status, row.attempts) == ("pending", 0), "no fact recorded without its event"
