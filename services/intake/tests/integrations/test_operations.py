@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
+import importlib
+import importlib.util
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from alembic.migration import MigrationContext
@@ -19,23 +20,35 @@ ROOT = Path(__file__).resolve().parents[4]
 pytestmark = pytest.mark.asyncio
 
 
-async def run(url: str, *args: str) -> str:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(ROOT / "deploy" / "deliveries.py"),
-        "intake",
-        *args,
-        cwd=ROOT,
-        env=os.environ | {"MOTCUA_INTAKE_DATABASE_URL": url, "PYTHONPATH": str(ROOT)},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
-    return out.decode()
+def load_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("deliveries_script", ROOT / "deploy" / "deliveries.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-async def test_list_replay_discard(tmp_path: Path) -> None:
+SCRIPT = load_script()
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., Awaitable[str]]:
+    """Run the script in this process (the same code path as its command line) with the service's settings."""
+    config = importlib.import_module("services.intake.config")
+
+    async def run(url: str, *args: str) -> str:
+        monkeypatch.setenv("MOTCUA_INTAKE_DATABASE_URL", url)
+        config.get_settings.cache_clear()
+        try:
+            await SCRIPT.main(SCRIPT.parser().parse_args(["intake", *args]))
+        finally:
+            config.get_settings.cache_clear()
+        return capsys.readouterr().out
+
+    return run
+
+
+async def test_list_replay_discard(tmp_path: Path, run: Callable[..., Awaitable[str]]) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'intake.db'}"
     engine = create_engine(url)
     async with engine.begin() as conn:
