@@ -131,7 +131,7 @@ SAMPLE_CONTEXT: Mapping[str, Any] = {
     "procedure_name": "Đăng ký khai sinh",
     "agency_name": "Bộ phận Một cửa UBND xã Tân Phú",
     "applicant_name": "Nguyễn Thị Ánh",
-    "received_at": datetime(2026, 3, 2, 2, 15, tzinfo=VIETNAM),
+    "received_at": datetime(2026, 3, 2, 9, 15, tzinfo=VIETNAM),
     "due_at": datetime(2026, 3, 5, 10, 0, tzinfo=VIETNAM),
     "lookup_url": "https://dichvucong.example.gov.vn/tra-cuu",
     "missing": ["Bản sao giấy chứng nhận kết hôn"],

@@ -35,6 +35,7 @@ class PortalSender:
         session_error_codes: frozenset[str] = frozenset({"401"}),
         retryable_codes: frozenset[str] = frozenset({"99"}),
         renew_before_seconds: float = 60.0,
+        timeout_seconds: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
@@ -45,6 +46,7 @@ class PortalSender:
         self.session_error_codes = session_error_codes
         self.retryable_codes = retryable_codes
         self.renew_before_seconds = renew_before_seconds
+        self.timeout: Any = timeout_seconds if timeout_seconds is not None else httpx.USE_CLIENT_DEFAULT
         self.clock = clock
         self._session: str | None = None
         self._expires_at = 0.0
@@ -68,7 +70,10 @@ class PortalSender:
         if self.agency_code:
             body["madonvi"] = self.agency_code
         return await self.client.post(
-            f"{self.base_url}/{payload['service']}", json=body, headers={"Idempotency-Key": idempotency_key}
+            f"{self.base_url}/{payload['service']}",
+            json=body,
+            headers={"Idempotency-Key": idempotency_key},
+            timeout=self.timeout,
         )
 
     async def _current_session(self) -> str | Outcome:
@@ -76,7 +81,9 @@ class PortalSender:
             if self._session is not None and self.clock() < self._expires_at - self.renew_before_seconds:
                 return self._session
             response = await self.client.post(
-                f"{self.base_url}/login", json={"username": self.username, "password": self.password}
+                f"{self.base_url}/login",
+                json={"username": self.username, "password": self.password},
+                timeout=self.timeout,
             )
             answer = _json(response)
             if response.is_success and answer.get("error_code") == "00" and answer.get("session"):

@@ -39,6 +39,7 @@ def delivery_targets(settings: IntegrationSettings, client: httpx.AsyncClient) -
             agency_code=settings.portal_agency_code or None,
             session_error_codes=frozenset(settings.portal_session_error_codes),
             retryable_codes=frozenset(settings.portal_retryable_codes),
+            timeout_seconds=settings.portal_timeout_seconds,
         )
         # Login and the call itself may both take the HTTP timeout.
         targets.append(

@@ -69,6 +69,15 @@ async def test_reads_the_portals_answers(portal: tuple[NationalPortal, str], htt
     assert "MaTTHC" in (outcome.response or "")
 
 
+async def test_its_own_timeout_beats_the_shared_clients(portal: tuple[NationalPortal, str]) -> None:
+    stand_in, base = portal
+    stand_in.fail_next(hang=True)  # answers 504 after 2 s: the shared client alone (10 s) would wait for it
+    async with httpx.AsyncClient(timeout=10) as patient:
+        send = PortalSender(patient, base_url=base, username="motcua", password="portal-secret", timeout_seconds=0.3)
+        with pytest.raises(httpx.ReadTimeout):  # the worker reads this as a retryable "timeout"
+            await send(sync_dossier(dossier(), CODES, cause_id="e").payload, "k")
+
+
 async def test_a_wrong_password_is_retryable_not_the_records_fault(
     portal: tuple[NationalPortal, str], http: httpx.AsyncClient
 ) -> None:
