@@ -4,7 +4,7 @@ A toolkit with no business rule: the service that owns a change enqueues a deliv
 (:class:`Deliveries`), and a :class:`DeliveryWorker` sends it later through the target's :class:`Sender`.
 """
 
-from libs.common.delivery.store import Deliveries, DeliveryStatus
+from libs.common.delivery.store import SESSION_FLAG, Deliveries, DeliveryStatus
 from libs.common.delivery.tables import create_delivery_tables, delivery, delivery_attempt, drop_delivery_tables
 from libs.common.delivery.worker import (
     CircuitBreaker,
@@ -21,6 +21,7 @@ from libs.common.delivery.worker import (
 )
 
 __all__ = [
+    "SESSION_FLAG",
     "CircuitBreaker",
     "CircuitState",
     "Deliveries",

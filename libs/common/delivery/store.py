@@ -15,6 +15,8 @@ from libs.common.db import insert_ignoring_conflicts
 from libs.common.delivery.tables import delivery, delivery_attempt
 
 Clock = Callable[[], datetime]
+# Set on a session that enqueued deliveries, so that the boundary can wake the worker after the commit.
+SESSION_FLAG = "delivery_enqueued"
 
 
 def utcnow() -> datetime:
@@ -64,6 +66,7 @@ class Deliveries:
                 attempts=0,
             )
         )
+        session.info[SESSION_FLAG] = True
         return bool(getattr(result, "rowcount", 0))
 
     async def replay(self, session: AsyncSession, ids: Iterable[int]) -> list[int]:
@@ -102,6 +105,7 @@ class Deliveries:
         *,
         target: str | None = None,
         ordering_key: str | None = None,
+        key_prefix: str | None = None,
         status: DeliveryStatus | None = None,
         limit: int = 100,
     ) -> Sequence[Row[Any]]:
@@ -111,6 +115,8 @@ class Deliveries:
             query = query.where(delivery.c.target == target)
         if ordering_key is not None:
             query = query.where(delivery.c.ordering_key == ordering_key)
+        if key_prefix is not None:
+            query = query.where(delivery.c.idempotency_key.startswith(key_prefix, autoescape=True))
         if status is not None:
             query = query.where(delivery.c.status == status.value)
         return (await session.execute(query)).all()

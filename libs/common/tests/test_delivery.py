@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from libs.common.db import create_engine, session_factory, transaction
 from libs.common.delivery import (
+    SESSION_FLAG,
     CircuitState,
     Deliveries,
     DeliveryStatus,
@@ -168,6 +169,7 @@ async def test_enqueue_is_once_per_target_and_key_and_part_of_the_callers_transa
         assert await deliveries.enqueue(session, "far", "dossier-1:received", {"a": 1})
         assert not await deliveries.enqueue(session, "far", "dossier-1:received", {"a": 2})
         assert await deliveries.enqueue(session, "sms", "dossier-1:received", {"a": 3})
+        assert session.info[SESSION_FLAG], "the boundary wakes the worker after the commit"
     with pytest.raises(RuntimeError):
         async with transaction(factory) as session:
             await deliveries.enqueue(session, "far", "dossier-2:received", {"a": 4})
@@ -178,6 +180,9 @@ async def test_enqueue_is_once_per_target_and_key_and_part_of_the_callers_transa
         ("sms", "dossier-1:received", '{"a":3}'),
     ]
     assert all(r.status == "pending" and r.next_attempt_at == clock.now for r in found)
+    async with engine.connect() as conn:
+        assert [r.target for r in await deliveries.find(conn, key_prefix="dossier-1:")] == ["far", "sms"]
+        assert await deliveries.find(conn, key_prefix="dossier-%") == [], "a prefix is not a pattern"
 
 
 async def test_success(engine: AsyncEngine, far: tuple[Far, str], client: httpx.AsyncClient) -> None:
@@ -322,7 +327,7 @@ async def test_target_down_for_60_seconds_loses_nothing_and_sends_nothing_twice(
     assert Counter(end.accepted) == Counter(key for key, _ in items), "each delivered exactly once"
     for d in range(3):
         assert [k for k in end.accepted if k.startswith(f"d{d}:")] == [f"d{d}:{s}" for s in range(3)]
-    assert len(end.received) < 40, "the breaker kept the outage from hammering the target"
+    assert len(end.received) < 30, "the breaker kept the outage from hammering the target (23 seen, ~50 without)"
 
 
 async def test_rate_limit(engine: AsyncEngine, far: tuple[Far, str], client: httpx.AsyncClient) -> None:

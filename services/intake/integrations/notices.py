@@ -184,15 +184,17 @@ def notice_delivery(
     rendered: RenderedNotice,
     *,
     address: str,
+    dossier_code: str,
     cause_id: str,
     now: datetime,
     quiet_hours: QuietHours,
     zns_template_id: str | None = None,
 ) -> NoticeDelivery:
     """The delivery of a rendered notice to ``address`` (phone or e-mail). ``cause_id``: the id of the event the
-    notice is about, so one event gives at most one notice per channel. Quiet hours hold back SMS and Zalo (both
-    ring a phone); e-mail goes at once."""
-    key = f"{rendered.kind}:{cause_id}"
+    notice is about, so one event gives at most one notice per channel; the key starts with the dossier code so that
+    staff can list a dossier's notices (``Deliveries.find(key_prefix=f"{dossier_code}:")``). Quiet hours hold back
+    SMS and Zalo (both ring a phone); e-mail goes at once."""
+    key = f"{dossier_code}:{rendered.kind}:{cause_id}"
     payload: dict[str, Any]
     target = TARGETS[rendered.channel]
     if rendered.channel is NoticeChannel.EMAIL:

@@ -43,7 +43,13 @@ def rendered(channel: NoticeChannel, **extra: object) -> dict[str, object]:
     address = "anh@example.vn" if channel is NoticeChannel.EMAIL else "0912345678"
     template_id = "2401" if channel is NoticeChannel.ZALO else None
     return notice_delivery(
-        notice, address=address, cause_id="e9", now=NOON, quiet_hours=QuietHours(), zns_template_id=template_id
+        notice,
+        address=address,
+        dossier_code="D1",
+        cause_id="e9",
+        now=NOON,
+        quiet_hours=QuietHours(),
+        zns_template_id=template_id,
     ).payload
 
 

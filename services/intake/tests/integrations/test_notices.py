@@ -145,20 +145,28 @@ def test_notice_deliveries_one_per_event_per_channel_and_sms_waits_for_morning()
     email = TEMPLATES.render(NoticeKind.RECEIPT, NoticeChannel.EMAIL, RECEIPT)
     zalo = TEMPLATES.render(NoticeKind.RECEIPT, NoticeChannel.ZALO, RECEIPT)
     quiet = QuietHours()
-    by_sms = notice_delivery(sms, address="0912345678", cause_id="e1", now=night, quiet_hours=quiet)
-    by_email = notice_delivery(email, address="anh@example.vn", cause_id="e1", now=night, quiet_hours=quiet)
+    by_sms = notice_delivery(sms, address="0912345678", dossier_code="D1", cause_id="e1", now=night, quiet_hours=quiet)
+    by_email = notice_delivery(
+        email, address="anh@example.vn", dossier_code="D1", cause_id="e1", now=night, quiet_hours=quiet
+    )
     by_zalo = notice_delivery(
-        zalo, address="0912345678", cause_id="e1", now=night, quiet_hours=quiet, zns_template_id="2401"
+        zalo,
+        address="0912345678",
+        dossier_code="D1",
+        cause_id="e1",
+        now=night,
+        quiet_hours=quiet,
+        zns_template_id="2401",
     )
     assert (by_sms.target, by_email.target, by_zalo.target) == ("notice_sms", "notice_email", "notice_zalo")
-    assert by_sms.idempotency_key == by_email.idempotency_key == "receipt:e1"
+    assert by_sms.idempotency_key == by_email.idempotency_key == "D1:receipt:e1"
     assert by_sms.not_before == by_zalo.not_before == datetime(2026, 3, 3, 7, 0, tzinfo=VIETNAM)
     assert by_email.not_before is None
     assert by_sms.payload == {"phone": "0912345678", "text": sms.text}
     assert by_email.payload == {"to": "anh@example.vn", "subject": email.subject, "text": email.text}
     assert by_zalo.payload["template_id"] == "2401"
     with pytest.raises(NoticeTemplateError, match="template id"):
-        notice_delivery(zalo, address="0912345678", cause_id="e1", now=night, quiet_hours=quiet)
+        notice_delivery(zalo, address="0912345678", dossier_code="D1", cause_id="e1", now=night, quiet_hours=quiet)
 
 
 def test_consent_and_opt_out() -> None:
