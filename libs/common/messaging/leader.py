@@ -31,6 +31,12 @@ class AdvisoryLock:
         """Whether this process leads, trying to take the lock if it does not hold it yet."""
         if self.engine.dialect.name != "postgresql":
             return True
+        if self._conn is not None and not await self._alive(self._conn):
+            # The session died (database restart, network cut, terminated backend) and its lock with it: another
+            # replica may lead by now, so this one must win the lock again before it leads.
+            with contextlib.suppress(Exception):
+                await self._conn.invalidate()
+            self._conn = None
         if self._conn is None or self._conn.closed:
             self._conn = await self.engine.connect()
             got = (await self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key})).scalar()
@@ -39,6 +45,17 @@ class AdvisoryLock:
                 await self._conn.close()
                 self._conn = None
                 return False
+        return True
+
+    @staticmethod
+    async def _alive(conn: AsyncConnection) -> bool:
+        if conn.closed:
+            return False
+        try:
+            await conn.execute(text("SELECT 1"))
+            await conn.commit()
+        except Exception:
+            return False
         return True
 
     async def release(self) -> None:
