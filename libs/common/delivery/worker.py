@@ -235,21 +235,27 @@ class DeliveryWorker:
             )
             for t in targets
         }
-        self._wake = asyncio.Event()
+        # One event per target: a loop that clears its own cannot swallow another's wake-up.
+        self._wakes = {name: asyncio.Event() for name in self._states}
         self._stopped = asyncio.Event()
+        self._running: set[str] = set()
 
     def breaker(self, target: str) -> CircuitBreaker:
         return self._states[target].breaker
 
     def wake(self) -> None:
         """Call after a commit that enqueued deliveries, so they go out without waiting for the next poll."""
-        self._wake.set()
+        for event in self._wakes.values():
+            event.set()
 
     async def stop(self) -> None:
+        """Ask the loops to stop after the delivery in hand; each releases its lock as it ends (a lock used by a
+        running loop is not released from here, as its connection may be busy)."""
         self._stopped.set()
-        self._wake.set()
-        for state in self._states.values():
-            await state.lock.release()
+        self.wake()
+        for name, state in self._states.items():
+            if name not in self._running:
+                await state.lock.release()
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
@@ -257,15 +263,24 @@ class DeliveryWorker:
                 group.create_task(self._run_target(name))
 
     async def _run_target(self, name: str) -> None:
+        self._running.add(name)
+        try:
+            await self._loop(name)
+        finally:
+            self._running.discard(name)
+            await self._states[name].lock.release()
+
+    async def _loop(self, name: str) -> None:
         backoff = 0.2
+        wake = self._wakes[name]
         while not self._stopped.is_set():
             try:
                 sent = await self.deliver_once(name)
                 backoff = 0.2
                 if sent == 0:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-                    self._wake.clear()
+                        await asyncio.wait_for(wake.wait(), timeout=self.poll_seconds)
+                    wake.clear()
             except Exception as exc:  # the database is unreachable: keep the worker alive and try again
                 log.warning("delivery round failed; retrying", target=name, error=type(exc).__name__)
                 with contextlib.suppress(TimeoutError):
