@@ -9,13 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import func, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from libs.common.contract import Envelope, EventPayload, make_envelope
 from libs.common.logging import correlation_id, get_logger
 from libs.common.messaging.kafka import cancelling as _cancelling
 from libs.common.messaging.kafka import close_quietly, ensure_topic_names
+from libs.common.messaging.leader import AdvisoryLock
 from libs.common.messaging.tables import outbox
 from libs.common.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISH_ERRORS, OUTBOX_PUBLISHED
 
@@ -86,7 +87,7 @@ class OutboxRelay:
         self._stopped = asyncio.Event()
         self._stopping = False
         self._producer: AIOKafkaProducer | None = None
-        self._lock_conn: AsyncConnection | None = None
+        self._lock = AdvisoryLock(engine, self.LOCK_KEY)
 
     def wake(self) -> None:
         self._wake.set()
@@ -96,9 +97,7 @@ class OutboxRelay:
         self._stopped.set()
         self._wake.set()
         await self._close_producer()
-        if self._lock_conn is not None:
-            with contextlib.suppress(Exception):
-                await self._lock_conn.close()
+        await self._lock.release()
 
     async def run(self) -> None:
         try:
@@ -156,19 +155,7 @@ class OutboxRelay:
             await close_quietly(producer.stop())
 
     async def _is_leader(self) -> bool:
-        if self.engine.dialect.name != "postgresql":
-            return True
-        if self._lock_conn is None or self._lock_conn.closed:
-            self._lock_conn = await self.engine.connect()
-            got = (
-                await self._lock_conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.LOCK_KEY})
-            ).scalar()
-            await self._lock_conn.commit()
-            if not got:
-                await self._lock_conn.close()
-                self._lock_conn = None
-                return False
-        return True
+        return await self._lock.held()
 
     async def publish_once(self) -> int:
         """Publish one batch; returns how many rows were published."""
