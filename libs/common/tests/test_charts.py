@@ -17,10 +17,11 @@ def test_a_line_chart_is_well_formed_and_leaves_gaps() -> None:
         target=95,
     )
     root = ET.fromstring(svg)
-    assert root.find(f"{SVG}title").text == "Tỷ lệ đúng hạn <2026>"  # escaped in the markup, intact when parsed
+    title = root.find(f"{SVG}title")
+    assert title is not None and title.text == "Tỷ lệ đúng hạn <2026>"  # escaped in the markup, intact when parsed
     lines = root.findall(f"{SVG}polyline")
     # The first series is broken by its missing month: one run of two points and a lone point (no line).
-    assert [len(p.get("points").split()) for p in lines] == [2, 4]
+    assert [len(p.get("points", "").split()) for p in lines] == [2, 4]
     assert len(root.findall(f"{SVG}circle")) == 7
     assert root.find(f"{SVG}line[@class='target']") is not None
 

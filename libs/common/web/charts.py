@@ -30,7 +30,7 @@ def _scale(top: float) -> float:
     magnitude = 10 ** len(str(int(top)))
     for step in (0.1, 0.2, 0.25, 0.5, 1.0):
         if top <= magnitude * step:
-            return magnitude * step
+            return float(magnitude * step)
     return float(magnitude)
 
 
