@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from libs.common.auth import key_table
+from libs.common.auth import Authenticator
 from libs.common.contract import Topic, topic_name
 from libs.common.db import create_engine, session_factory
 from libs.common.errors import install_problem_handlers
@@ -101,7 +101,7 @@ def create_service_app(
             outbox=Outbox(source=f"/motcua/{service}", topic_prefix=settings.topic_prefix),
         )
         app.state.runtime = rt
-        app.state.api_keys = key_table(settings)
+        app.state.authenticator = Authenticator.from_settings(settings)
         app.state.readiness_checks = {"database": database_check(engine)}
         if settings.kafka_enabled:
             app.state.readiness_checks["broker"] = broker_check(settings.kafka_bootstrap_servers)

@@ -7,9 +7,7 @@ are shared by the whole suite and keep their own names (``KAFKA_BOOTSTRAP_SERVER
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
-from typing import Any
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,7 +44,8 @@ class ServiceSettings(BaseSettings):
     consumer_batch_size: int = 1000
     log_level: str = Field("INFO", validation_alias=AliasChoices("MOTCUA_LOG_LEVEL", "log_level"))
     log_json: bool = Field(True, validation_alias=AliasChoices("MOTCUA_LOG_JSON", "log_json"))
-    # JSON object: token -> {"subject": ..., "roles": [...], "agency_code": ...}. Development adds demo tokens.
+    # JSON object: SHA-256 hex digest of a key -> {"subject", "name", "roles": [...],
+    # "agencies": [...] | "province-wide", "client_id"}. Development adds the dev-* demo keys (docs/security.md).
     api_keys: str = Field("{}", validation_alias=AliasChoices("MOTCUA_API_KEYS", "api_keys"))
     # Key of the HMAC that replaces citizens' identity numbers wherever only a pseudonym is needed.
     pseudonym_key: str = Field(
@@ -58,13 +57,13 @@ class ServiceSettings(BaseSettings):
         if self.environment is Environment.PRODUCTION:
             if self.pseudonym_key in PLACEHOLDER_SECRETS:
                 raise ValueError("MOTCUA_PSEUDONYM_KEY must be set to a real secret in production")
-            if self.api_key_table() == {}:
-                raise ValueError("MOTCUA_API_KEYS must define at least one API key in production")
-        return self
+        # Imported here: auth builds on these settings, and the key table is checked once, at start.
+        from libs.common.auth import parse_api_keys
 
-    def api_key_table(self) -> dict[str, dict[str, Any]]:
-        table: dict[str, dict[str, Any]] = json.loads(self.api_keys or "{}")
-        return table
+        keys = parse_api_keys(self.api_keys, production=self.environment is Environment.PRODUCTION)
+        if self.environment is Environment.PRODUCTION and not keys:
+            raise ValueError("MOTCUA_API_KEYS must define at least one API key in production")
+        return self
 
     @property
     def is_sqlite(self) -> bool:
