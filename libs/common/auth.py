@@ -230,7 +230,13 @@ class Authenticator:
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> Authenticator:
-        return cls(key_table(settings), production=settings.environment is Environment.PRODUCTION)
+        from libs.common.oidc import OidcVerifier
+
+        return cls(
+            key_table(settings),
+            production=settings.environment is Environment.PRODUCTION,
+            oidc=OidcVerifier.from_settings(settings) if settings.oidc_issuer else None,
+        )
 
     def by_api_key(self, key: str) -> Principal | None:
         # In production a short key can never be valid, whatever the table says (it could be guessed).

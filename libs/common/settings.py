@@ -47,6 +47,42 @@ class ServiceSettings(BaseSettings):
     # JSON object: SHA-256 hex digest of a key -> {"subject", "name", "roles": [...],
     # "agencies": [...] | "province-wide", "client_id"}. Development adds the dev-* demo keys (docs/security.md).
     api_keys: str = Field("{}", validation_alias=AliasChoices("MOTCUA_API_KEYS", "api_keys"))
+    # OpenID Connect: bearer tokens from this issuer are accepted beside API keys (docs/security.md#openid-connect).
+    oidc_issuer: str | None = Field(None, validation_alias=AliasChoices("MOTCUA_OIDC_ISSUER", "oidc_issuer"))
+    oidc_audience: str = Field("motcua", validation_alias=AliasChoices("MOTCUA_OIDC_AUDIENCE", "oidc_audience"))
+    # Default: the jwks_uri of the issuer's discovery document.
+    oidc_jwks_url: str | None = Field(None, validation_alias=AliasChoices("MOTCUA_OIDC_JWKS_URL", "oidc_jwks_url"))
+    oidc_algorithms: list[str] = Field(
+        ["RS256", "PS256", "ES256"], validation_alias=AliasChoices("MOTCUA_OIDC_ALGORITHMS", "oidc_algorithms")
+    )
+    oidc_leeway_seconds: int = Field(
+        30, ge=0, le=300, validation_alias=AliasChoices("MOTCUA_OIDC_LEEWAY_SECONDS", "oidc_leeway_seconds")
+    )
+    # Dotted paths into the token's claims (Keycloak keeps realm roles in realm_access.roles).
+    oidc_roles_claim: str = Field(
+        "realm_access.roles", validation_alias=AliasChoices("MOTCUA_OIDC_ROLES_CLAIM", "oidc_roles_claim")
+    )
+    oidc_agencies_claim: str = Field(
+        "motcua_agencies", validation_alias=AliasChoices("MOTCUA_OIDC_AGENCIES_CLAIM", "oidc_agencies_claim")
+    )
+    oidc_name_claim: str = Field("name", validation_alias=AliasChoices("MOTCUA_OIDC_NAME_CLAIM", "oidc_name_claim"))
+    oidc_client_claim: str = Field(
+        "azp", validation_alias=AliasChoices("MOTCUA_OIDC_CLIENT_CLAIM", "oidc_client_claim")
+    )
+    # The browser sign-in (authorization code + PKCE) as this client; a public client needs no secret.
+    oidc_client_id: str = Field(
+        "motcua-web", validation_alias=AliasChoices("MOTCUA_OIDC_CLIENT_ID", "oidc_client_id")
+    )
+    oidc_client_secret: str | None = Field(
+        None, validation_alias=AliasChoices("MOTCUA_OIDC_CLIENT_SECRET", "oidc_client_secret")
+    )
+    # Signs the browser session and sign-in cookies; every service of a deployment shares it.
+    session_secret: str = Field(
+        "dev-only-secret", validation_alias=AliasChoices("MOTCUA_SESSION_SECRET", "session_secret")
+    )
+    session_max_age_seconds: int = Field(
+        8 * 3600, ge=60, validation_alias=AliasChoices("MOTCUA_SESSION_MAX_AGE_SECONDS", "session_max_age_seconds")
+    )
     # Key of the HMAC that replaces citizens' identity numbers wherever only a pseudonym is needed.
     pseudonym_key: str = Field(
         "dev-only-secret", validation_alias=AliasChoices("MOTCUA_PSEUDONYM_KEY", "pseudonym_key")
@@ -61,8 +97,11 @@ class ServiceSettings(BaseSettings):
         from libs.common.auth import parse_api_keys
 
         keys = parse_api_keys(self.api_keys, production=self.environment is Environment.PRODUCTION)
-        if self.environment is Environment.PRODUCTION and not keys:
-            raise ValueError("MOTCUA_API_KEYS must define at least one API key in production")
+        if self.environment is Environment.PRODUCTION:
+            if not keys and not self.oidc_issuer:
+                raise ValueError("MOTCUA_API_KEYS must define at least one API key in production (or set an issuer)")
+            if self.session_secret in PLACEHOLDER_SECRETS or len(self.session_secret) < 32:
+                raise ValueError("MOTCUA_SESSION_SECRET must be a real secret of at least 32 characters in production")
         return self
 
     @property

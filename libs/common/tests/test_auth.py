@@ -168,6 +168,7 @@ class TestCurrentPrincipal:
             database_url="sqlite+aiosqlite:///:memory:",
             kafka_enabled=False,
             pseudonym_key="p" * 40,
+            session_secret="s" * 40,
             api_keys=json.dumps(keys),
         )
 
