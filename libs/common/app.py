@@ -26,6 +26,7 @@ from libs.common.messaging.kafka import producer_factory
 from libs.common.messaging.outbox import SESSION_FLAG, Outbox, OutboxRelay
 from libs.common.metrics import MetricsMiddleware, metrics_router
 from libs.common.settings import ServiceSettings
+from libs.common.signin import signin_router
 
 log = get_logger(__name__)
 
@@ -152,6 +153,7 @@ def create_service_app(
     app.add_middleware(CorrelationIdMiddleware)
     app.include_router(health_router())
     app.include_router(metrics_router())
+    app.include_router(signin_router())
     for router in routers:
         app.include_router(router)
     return app

@@ -25,7 +25,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import ColumnElement, false, or_, true
 
 from libs.common.errors import Forbidden, Unauthorized
@@ -33,6 +33,7 @@ from libs.common.settings import Environment, ServiceSettings
 
 if TYPE_CHECKING:
     from libs.common.oidc import OidcVerifier
+    from libs.common.signin import SessionCodec
 
 
 class Role(StrEnum):
@@ -223,19 +224,23 @@ class Authenticator:
         *,
         production: bool,
         oidc: OidcVerifier | None = None,
+        sessions: SessionCodec | None = None,
     ) -> None:
         self.keys = dict(keys)
         self.production = production
         self.oidc = oidc
+        self.sessions = sessions
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> Authenticator:
         from libs.common.oidc import OidcVerifier
+        from libs.common.signin import SessionCodec
 
         return cls(
             key_table(settings),
             production=settings.environment is Environment.PRODUCTION,
             oidc=OidcVerifier.from_settings(settings) if settings.oidc_issuer else None,
+            sessions=SessionCodec.from_settings(settings),
         )
 
     def by_api_key(self, key: str) -> Principal | None:
@@ -259,16 +264,27 @@ def authenticator(request: Request) -> Authenticator:
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API key, or an OpenID Connect access token")
+_session_cookie = APIKeyCookie(
+    name="motcua_session", auto_error=False, description="Browser session set by /signin (HTML pages)"
+)
 
 
 async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    session: Annotated[str | None, Depends(_session_cookie)],
 ) -> Principal:
     """The authenticated caller, or 401. Runs before anything of the route is looked up (declare it first)."""
     auth = authenticator(request)
     if credentials is not None:
         return await auth.by_bearer(credentials.credentials)
+    if session is not None and auth.sessions is not None:
+        principal = auth.sessions.principal(session, auth)
+        if principal is not None:
+            from libs.common.signin import check_csrf
+
+            await check_csrf(request)
+            return principal
     raise Unauthorized("Send 'Authorization: Bearer <api key or access token>', or sign in at /signin")
 
 
