@@ -20,6 +20,7 @@ from libs.common.contract import Topic, topic_name
 from libs.common.db import create_engine, session_factory
 from libs.common.errors import install_problem_handlers
 from libs.common.health import broker_check, database_check, health_router
+from libs.common.limits import BodyLimitProblems
 from libs.common.logging import CorrelationIdMiddleware, configure_logging, get_logger
 from libs.common.messaging.consumer import BatchHandler, ConsumerRunner
 from libs.common.messaging.kafka import producer_factory
@@ -149,11 +150,13 @@ def create_service_app(
         generate_unique_id_function=_operation_id,
     )
     install_problem_handlers(app)
+    app.add_middleware(BodyLimitProblems)
     app.add_middleware(MetricsMiddleware, service=service)
     app.add_middleware(CorrelationIdMiddleware)
     app.include_router(health_router())
     app.include_router(metrics_router())
-    app.include_router(signin_router())
+    # The body cap of every route unless the route declares its own (libs/common/limits.py).
+    app.include_router(signin_router(), max_body_size=settings.body_limit_bytes)
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, max_body_size=settings.body_limit_bytes)
     return app

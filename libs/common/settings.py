@@ -70,9 +70,7 @@ class ServiceSettings(BaseSettings):
         "azp", validation_alias=AliasChoices("MOTCUA_OIDC_CLIENT_CLAIM", "oidc_client_claim")
     )
     # The browser sign-in (authorization code + PKCE) as this client; a public client needs no secret.
-    oidc_client_id: str = Field(
-        "motcua-web", validation_alias=AliasChoices("MOTCUA_OIDC_CLIENT_ID", "oidc_client_id")
-    )
+    oidc_client_id: str = Field("motcua-web", validation_alias=AliasChoices("MOTCUA_OIDC_CLIENT_ID", "oidc_client_id"))
     oidc_client_secret: str | None = Field(
         None, validation_alias=AliasChoices("MOTCUA_OIDC_CLIENT_SECRET", "oidc_client_secret")
     )
@@ -82,6 +80,17 @@ class ServiceSettings(BaseSettings):
     )
     session_max_age_seconds: int = Field(
         8 * 3600, ge=60, validation_alias=AliasChoices("MOTCUA_SESSION_MAX_AGE_SECONDS", "session_max_age_seconds")
+    )
+    # Largest request body a route accepts unless it declares its own cap (libs/common/limits.py).
+    body_limit_bytes: int = Field(
+        1024 * 1024, ge=1024, validation_alias=AliasChoices("MOTCUA_BODY_LIMIT_BYTES", "body_limit_bytes")
+    )
+    # Token bucket per client address on the public, unauthenticated routes.
+    public_rate_per_minute: float = Field(
+        30, gt=0, validation_alias=AliasChoices("MOTCUA_PUBLIC_RATE_PER_MINUTE", "public_rate_per_minute")
+    )
+    public_rate_burst: int = Field(
+        10, ge=1, validation_alias=AliasChoices("MOTCUA_PUBLIC_RATE_BURST", "public_rate_burst")
     )
     # Key of the HMAC that replaces citizens' identity numbers wherever only a pseudonym is needed.
     pseudonym_key: str = Field(

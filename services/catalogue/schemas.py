@@ -19,6 +19,7 @@ from libs.common.contract import (
     Sector,
     TimeLimitData,
 )
+from libs.common.validation import CleanInput
 from services.catalogue.domain import codes
 from services.catalogue.domain.codes import Level
 
@@ -47,7 +48,7 @@ TypeCode = Annotated[str, _check(codes.is_document_type_code, "a document-type c
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 
 
-class _In(BaseModel):
+class _In(CleanInput):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 

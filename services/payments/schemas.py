@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from libs.common.contract import PaymentChannel
+from libs.common.validation import CleanInput
 from services.payments.domain.reconciliation import StatementStatus
 from services.payments.domain.states import Command, PaymentStatus
 
@@ -22,14 +23,14 @@ DossierCode = Annotated[str, Field(pattern=DOSSIER_CODE, description="<receiving
 ProcedureCode = Annotated[str, Field(pattern=PROCEDURE_CODE, description="national procedure code N.NNNNNN")]
 
 
-class FeeItemIn(BaseModel):
+class FeeItemIn(CleanInput):
     name: str = Field(min_length=1, max_length=300)
     amount_vnd: Vnd
     kind: Literal["fee", "charge"] = Field("fee", description="fee (phí) or charge (lệ phí)")
     payable_online: bool = False
 
 
-class AssessmentCreate(BaseModel):
+class AssessmentCreate(CleanInput):
     model_config = ConfigDict(
         json_schema_extra={
             "example": {
@@ -55,7 +56,7 @@ class AssessmentRead(BaseModel):
     superseded_at: datetime | None
 
 
-class PaymentCreate(BaseModel):
+class PaymentCreate(CleanInput):
     model_config = ConfigDict(
         json_schema_extra={
             "example": {
@@ -98,11 +99,11 @@ class PaymentRead(BaseModel):
     allowed_commands: list[Command]
 
 
-class ConfirmCreate(BaseModel):
+class ConfirmCreate(CleanInput):
     receipt_ref: str | None = Field(None, max_length=120, description="the receipt (biên lai) number, if any")
 
 
-class RefundCreate(BaseModel):
+class RefundCreate(CleanInput):
     amount_vnd: PositiveVnd
     reason: str = Field(min_length=1, max_length=2000)
 
@@ -116,7 +117,7 @@ class RefundRead(BaseModel):
     payment: PaymentRead
 
 
-class ProviderNotification(BaseModel):
+class ProviderNotification(CleanInput):
     """What a provider posts to ``/callbacks/{provider}`` (signed: see the endpoint)."""
 
     model_config = ConfigDict(
@@ -139,13 +140,13 @@ class CallbackResult(BaseModel):
     applied: bool = Field(description="false: a repeat of what was already recorded, nothing changed")
 
 
-class StatementLineIn(BaseModel):
+class StatementLineIn(CleanInput):
     payment_id: str = Field(min_length=1, max_length=36)
     amount_vnd: Vnd
     status: StatementStatus
 
 
-class StatementIn(BaseModel):
+class StatementIn(CleanInput):
     model_config = ConfigDict(
         json_schema_extra={
             "example": {
