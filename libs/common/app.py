@@ -25,6 +25,7 @@ from libs.common.logging import CorrelationIdMiddleware, configure_logging, get_
 from libs.common.messaging.consumer import BatchHandler, ConsumerRunner
 from libs.common.messaging.kafka import producer_factory
 from libs.common.messaging.outbox import SESSION_FLAG, Outbox, OutboxRelay
+from libs.common.messaging.security import kafka_client_options
 from libs.common.metrics import MetricsMiddleware, metrics_router
 from libs.common.settings import ServiceSettings
 from libs.common.signin import signin_router
@@ -107,9 +108,13 @@ def create_service_app(
         app.state.readiness_checks = {"database": database_check(engine)}
         if settings.kafka_enabled:
             app.state.readiness_checks["broker"] = broker_check(settings.kafka_bootstrap_servers)
+            kafka_options = kafka_client_options(settings)
             rt.relay = OutboxRelay(
                 engine=engine,
-                producer_factory=producer_factory(settings.kafka_bootstrap_servers, f"motcua-{service}"),
+                producer_factory=producer_factory(
+                    settings.kafka_bootstrap_servers, f"motcua-{service}", **kafka_options
+                ),
+                client_options=kafka_options,
                 bootstrap_servers=settings.kafka_bootstrap_servers,
                 service=service,
                 batch_size=settings.relay_batch_size,
@@ -124,6 +129,7 @@ def create_service_app(
                     topics=sorted(topic_name(settings.topic_prefix, t) for t in spec.topics),
                     bootstrap_servers=settings.kafka_bootstrap_servers,
                     batch_size=settings.consumer_batch_size,
+                    client_options=kafka_options,
                 )
                 rt.consumers.append(runner)
                 rt.tasks.append(asyncio.create_task(runner.run(), name=f"{service}-{spec.name}"))

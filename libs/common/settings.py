@@ -8,6 +8,7 @@ are shared by the whole suite and keep their own names (``KAFKA_BOOTSTRAP_SERVER
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +40,27 @@ class ServiceSettings(BaseSettings):
     )
     topic_prefix: str = Field("motcua", validation_alias=AliasChoices("MOTCUA_TOPIC_PREFIX", "topic_prefix"))
     kafka_enabled: bool = Field(True, validation_alias=AliasChoices("MOTCUA_KAFKA_ENABLED", "kafka_enabled"))
+    # Kafka security (libs/common/messaging/security.py); the same for every service of a deployment.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", validation_alias=AliasChoices("KAFKA_SECURITY_PROTOCOL", "kafka_security_protocol")
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = Field(
+        "SCRAM-SHA-512", validation_alias=AliasChoices("KAFKA_SASL_MECHANISM", "kafka_sasl_mechanism")
+    )
+    kafka_sasl_username: str | None = Field(
+        None, validation_alias=AliasChoices("KAFKA_SASL_USERNAME", "kafka_sasl_username")
+    )
+    kafka_sasl_password: str | None = Field(
+        None, validation_alias=AliasChoices("KAFKA_SASL_PASSWORD", "kafka_sasl_password")
+    )
+    kafka_ssl_cafile: str | None = Field(None, validation_alias=AliasChoices("KAFKA_SSL_CAFILE", "kafka_ssl_cafile"))
+    kafka_ssl_certfile: str | None = Field(
+        None, validation_alias=AliasChoices("KAFKA_SSL_CERTFILE", "kafka_ssl_certfile")
+    )
+    kafka_ssl_keyfile: str | None = Field(None, validation_alias=AliasChoices("KAFKA_SSL_KEYFILE", "kafka_ssl_keyfile"))
+    kafka_ssl_key_password: str | None = Field(
+        None, validation_alias=AliasChoices("KAFKA_SSL_KEY_PASSWORD", "kafka_ssl_key_password")
+    )
     relay_batch_size: int = 500
     relay_poll_seconds: float = 0.5
     consumer_batch_size: int = 1000
@@ -102,6 +124,10 @@ class ServiceSettings(BaseSettings):
         if self.environment is Environment.PRODUCTION:
             if self.pseudonym_key in PLACEHOLDER_SECRETS:
                 raise ValueError("MOTCUA_PSEUDONYM_KEY must be set to a real secret in production")
+        if self.kafka_security_protocol.startswith("SASL_") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError("KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are needed with a SASL security protocol")
         # Imported here: auth builds on these settings, and the key table is checked once, at start.
         from libs.common.auth import parse_api_keys
 
