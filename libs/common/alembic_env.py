@@ -22,9 +22,11 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     return False
 
 
-def run(service_metadata: MetaData) -> None:
+def run(service_metadata: MetaData, *extra: MetaData) -> None:
+    """Migrate ``service_metadata`` plus the shared tables every service has, and any ``extra`` shared tables this
+    service uses (e.g. idempotency records)."""
     config = context.config
-    target: list[MetaData] = [service_metadata, messaging_metadata, audit_metadata]
+    target: list[MetaData] = [service_metadata, messaging_metadata, audit_metadata, *extra]
     url = config.get_main_option("sqlalchemy.url")
     assert url, "sqlalchemy.url is not set"
     options: dict[str, Any] = {

@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.contract import FeeAssessed, FeeItem, PaymentChannel, PaymentFailed, PaymentRefunded, PaymentSucceeded
 from libs.common.errors import field_error
+from libs.common.idempotency import fingerprint, key_problem
 from libs.common.messaging.outbox import Outbox
 from services.payments import repository
 from services.payments import schemas as s
 from services.payments.domain import fees, reconciliation, signatures, states
-from services.payments.domain.idempotency import fingerprint, key_problem
 from services.payments.domain.states import Command, PaymentStatus
 from services.payments.errors import (
     AmountExceedsOutstanding,

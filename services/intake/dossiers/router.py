@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
+from pydantic import BaseModel
 
 from libs.common.auth import Role
 from libs.common.contract import Channel
 from libs.common.errors import Forbidden
+from libs.common.idempotency import IdempotencyKey, once
 from services.intake.context import STAFF, Ctx, IntakeContext, allow
 from services.intake.domain.deadlines import due_bound
 from services.intake.domain.lifecycle import Command, Status
@@ -31,17 +34,21 @@ DESK, HANDLER, LEADER, PORTAL = Role.DESK_OFFICER, Role.HANDLER, Role.LEADER, Ro
     tags=["dossiers"],
     dependencies=[allow(DESK, PORTAL)],
 )
-async def receive_dossier(body: s.DossierCreate, ctx: Ctx) -> s.DossierRead:
+async def receive_dossier(body: s.DossierCreate, ctx: Ctx, idempotency_key: IdempotencyKey = None) -> s.DossierRead:
     """Receive a dossier (form 01, receipt and appointment): checks the procedure version in force at receipt, the
     levels and agencies, the channel and the required components; assigns the code
     ``<receiving agency>-YYMMDD-XXXX`` and the appointment in working days; publishes ``DossierReceived``.
 
     The portal receives online dossiers only. 410 when the procedure is withdrawn; 422 naming the field otherwise.
+    With an ``Idempotency-Key``, a retry of the same request returns the dossier received the first time.
     """
     if DESK not in ctx.principal.roles and body.channel is not Channel.ONLINE:
         raise Forbidden("The portal receives online dossiers only")
-    dossier = await receipt.receive_dossier(ctx, body)
-    return staff_view(dossier, ctx.now)
+
+    async def receive() -> s.DossierRead:
+        return staff_view(await receipt.receive_dossier(ctx, body), ctx.now)
+
+    return await _once(ctx, idempotency_key, "receive_dossier", body, receive)
 
 
 @router.get("/dossiers", operation_id="list_dossiers", tags=["dossiers"], dependencies=[allow(*STAFF)])
@@ -92,18 +99,39 @@ async def look_up_dossier(dossier: ValidDossier) -> s.PublicDossierRead:
 _TAG: list[str | Enum] = ["lifecycle"]
 
 
-async def _run(command: Command, code: str, body: Any, ctx: IntakeContext) -> s.DossierRead:
+async def _once(
+    ctx: IntakeContext, key: str | None, request: str, body: BaseModel, answer: Callable[[], Awaitable[s.DossierRead]]
+) -> s.DossierRead:
+    return await once(
+        ctx.session,
+        owner=ctx.principal.subject,
+        key=key,
+        request=request,
+        body=body.model_dump(mode="json"),
+        now=ctx.now,
+        model=s.DossierRead,
+        answer=answer,
+    )
+
+
+async def _run(command: Command, code: str, body: Any, ctx: IntakeContext, key: str | None) -> s.DossierRead:
     _, handler = commands.COMMANDS[command]
-    return staff_view(await handler(ctx, code, body), ctx.now)
+
+    async def run() -> s.DossierRead:
+        return staff_view(await handler(ctx, code, body), ctx.now)
+
+    return await _once(ctx, key, f"{command.value} {code}", body, run)
 
 
 @router.post(
     "/dossiers/{code}/transfer", operation_id="transfer_dossier", tags=_TAG, dependencies=[allow(DESK, HANDLER)]
 )
-async def transfer_dossier(code: str, body: s.TransferIn, ctx: Ctx) -> s.DossierRead:
+async def transfer_dossier(
+    code: str, body: s.TransferIn, ctx: Ctx, idempotency_key: IdempotencyKey = None
+) -> s.DossierRead:
     """Hand the dossier over to a step or agency, electronically or on paper (a row of form 05).
     Publishes ``DossierTransferred``. 409 unless received or in progress."""
-    return await _run(Command.TRANSFER, code, body, ctx)
+    return await _run(Command.TRANSFER, code, body, ctx, idempotency_key)
 
 
 @router.post(
@@ -112,11 +140,13 @@ async def transfer_dossier(code: str, body: s.TransferIn, ctx: Ctx) -> s.Dossier
     tags=_TAG,
     dependencies=[allow(DESK, HANDLER)],
 )
-async def request_supplement(code: str, body: s.SupplementRequestIn, ctx: Ctx) -> s.DossierRead:
+async def request_supplement(
+    code: str, body: s.SupplementRequestIn, ctx: Ctx, idempotency_key: IdempotencyKey = None
+) -> s.DossierRead:
     """Ask the applicant to supplement the dossier (form 02): the clock pauses until the supplement arrives.
     A second request is allowed but makes the dossier late and overdue from then on (national index).
     Publishes ``SupplementRequested``."""
-    return await _run(Command.REQUEST_SUPPLEMENT, code, body, ctx)
+    return await _run(Command.REQUEST_SUPPLEMENT, code, body, ctx, idempotency_key)
 
 
 @router.post(
@@ -125,69 +155,81 @@ async def request_supplement(code: str, body: s.SupplementRequestIn, ctx: Ctx) -
     tags=_TAG,
     dependencies=[allow(DESK, HANDLER, PORTAL)],
 )
-async def receive_supplement(code: str, body: s.SupplementReceivedIn, ctx: Ctx) -> s.DossierRead:
+async def receive_supplement(
+    code: str, body: s.SupplementReceivedIn, ctx: Ctx, idempotency_key: IdempotencyKey = None
+) -> s.DossierRead:
     """The supplement arrived: the clock resumes and the due time moves by the paused working time.
     Publishes ``SupplementReceived`` with the new due time. 409 unless awaiting a supplement."""
-    return await _run(Command.RECEIVE_SUPPLEMENT, code, body, ctx)
+    return await _run(Command.RECEIVE_SUPPLEMENT, code, body, ctx, idempotency_key)
 
 
 @router.post("/dossiers/{code}/refusal", operation_id="refuse_dossier", tags=_TAG, dependencies=[allow(HANDLER)])
-async def refuse_dossier(code: str, body: s.ReasonIn, ctx: Ctx) -> s.DossierRead:
+async def refuse_dossier(
+    code: str, body: s.ReasonIn, ctx: Ctx, idempotency_key: IdempotencyKey = None
+) -> s.DossierRead:
     """Refuse the accepted dossier with a reason (form 03): finished. Publishes ``DossierRefused`` with the due
     time in force and the outcome."""
-    return await _run(Command.REFUSE, code, body, ctx)
+    return await _run(Command.REFUSE, code, body, ctx, idempotency_key)
 
 
 @router.post(
     "/dossiers/{code}/withdrawal", operation_id="withdraw_dossier", tags=_TAG, dependencies=[allow(DESK, PORTAL)]
 )
-async def withdraw_dossier(code: str, body: s.WithdrawalIn, ctx: Ctx) -> s.DossierRead:
+async def withdraw_dossier(
+    code: str, body: s.WithdrawalIn, ctx: Ctx, idempotency_key: IdempotencyKey = None
+) -> s.DossierRead:
     """The applicant withdraws the dossier: closed, not finished, left out of timeliness.
     Publishes ``DossierWithdrawn``."""
-    return await _run(Command.WITHDRAW, code, body, ctx)
+    return await _run(Command.WITHDRAW, code, body, ctx, idempotency_key)
 
 
 @router.post("/dossiers/{code}/stop", operation_id="stop_dossier", tags=_TAG, dependencies=[allow(HANDLER)])
-async def stop_dossier(code: str, body: s.ReasonIn, ctx: Ctx) -> s.DossierRead:
+async def stop_dossier(code: str, body: s.ReasonIn, ctx: Ctx, idempotency_key: IdempotencyKey = None) -> s.DossierRead:
     """Stop processing with a reason: finished. Publishes ``DossierStopped`` with the due time in force and the
     outcome."""
-    return await _run(Command.STOP, code, body, ctx)
+    return await _run(Command.STOP, code, body, ctx, idempotency_key)
 
 
 @router.post("/dossiers/{code}/result", operation_id="resolve_dossier", tags=_TAG, dependencies=[allow(HANDLER)])
-async def resolve_dossier(code: str, body: s.ResultIn, ctx: Ctx) -> s.DossierRead:
+async def resolve_dossier(
+    code: str, body: s.ResultIn, ctx: Ctx, idempotency_key: IdempotencyKey = None
+) -> s.DossierRead:
     """Record the result (approved or denied; electronic or not), numbered ``<code>-KQ<n>``: finished.
     Publishes ``DossierResolved`` with the due time in force and the outcome."""
-    return await _run(Command.RESOLVE, code, body, ctx)
+    return await _run(Command.RESOLVE, code, body, ctx, idempotency_key)
 
 
 @router.post("/dossiers/{code}/return", operation_id="return_result", tags=_TAG, dependencies=[allow(DESK, PORTAL)])
-async def return_result(code: str, body: s.ReturnIn, ctx: Ctx) -> s.DossierRead:
+async def return_result(code: str, body: s.ReturnIn, ctx: Ctx, idempotency_key: IdempotencyKey = None) -> s.DossierRead:
     """Return the result at the counter, by post or electronically. Publishes ``DossierReturned``.
     409 unless resolved."""
-    return await _run(Command.RETURN, code, body, ctx)
+    return await _run(Command.RETURN, code, body, ctx, idempotency_key)
 
 
 @router.post(
     "/dossiers/{code}/apology", operation_id="apologise_for_dossier", tags=_TAG, dependencies=[allow(HANDLER, LEADER)]
 )
-async def apologise_for_dossier(code: str, body: s.ApologyIn, ctx: Ctx) -> s.DossierRead:
+async def apologise_for_dossier(
+    code: str, body: s.ApologyIn, ctx: Ctx, idempotency_key: IdempotencyKey = None
+) -> s.DossierRead:
     """Apology with a new appointment (form 04): once per dossier, only when it is late or due within one working
     day (409 ``not_late`` otherwise). The public look-up shows the new date; the outcome is unchanged.
     Publishes ``DossierApologised``."""
-    return await _run(Command.APOLOGISE, code, body, ctx)
+    return await _run(Command.APOLOGISE, code, body, ctx, idempotency_key)
 
 
 @router.post(
     "/dossiers/{code}/explanation", operation_id="explain_dossier", tags=_TAG, dependencies=[allow(HANDLER, LEADER)]
 )
-async def explain_dossier(code: str, body: s.ExplanationIn, ctx: Ctx) -> s.DossierRead:
+async def explain_dossier(
+    code: str, body: s.ExplanationIn, ctx: Ctx, idempotency_key: IdempotencyKey = None
+) -> s.DossierRead:
     """Explain the cause of lateness to the head of the agency: once, for a late (or nearly late) dossier.
     Publishes ``DossierExplained``."""
-    return await _run(Command.EXPLAIN, code, body, ctx)
+    return await _run(Command.EXPLAIN, code, body, ctx, idempotency_key)
 
 
 @router.post("/dossiers/{code}/rating", operation_id="rate_dossier", tags=_TAG, dependencies=[allow(PORTAL)])
-async def rate_dossier(code: str, body: s.RatingIn, ctx: Ctx) -> s.DossierRead:
+async def rate_dossier(code: str, body: s.RatingIn, ctx: Ctx, idempotency_key: IdempotencyKey = None) -> s.DossierRead:
     """The applicant's satisfaction rating, once per finished dossier. Publishes ``DossierRated``."""
-    return await _run(Command.RATE, code, body, ctx)
+    return await _run(Command.RATE, code, body, ctx, idempotency_key)

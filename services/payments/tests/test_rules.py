@@ -7,8 +7,8 @@ import hmac
 
 import pytest
 
+from libs.common.idempotency import fingerprint, key_problem
 from services.payments.domain import fees
-from services.payments.domain.idempotency import fingerprint, key_problem
 from services.payments.domain.reconciliation import (
     DuplicateLine,
     Line,
