@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from libs.common.errors import InvalidInput, NotFound
+from libs.common.errors import Conflict, InvalidInput, NotFound
 
 
 class PlanNotFound(NotFound):
@@ -31,3 +31,11 @@ class IntakeUnavailable(NotFound):
     """Intake's counts could not be read (parity check)."""
 
     status, code, title = 502, "intake_unavailable", "Intake did not answer"
+
+
+class PeriodAlreadyClosed(Conflict):
+    code = "period_closed"
+
+
+class PeriodNotClosed(Conflict):
+    code = "period_not_closed"

@@ -218,3 +218,21 @@ payment_t = cast(Table, PaymentTxn.__table__)
 visit_t = cast(Table, WaitVisit.__table__)
 procedure_t = cast(Table, ProcedureState.__table__)
 agency_t = cast(Table, Agency.__table__)
+
+
+class PeriodSnapshot(Base):
+    """The figures of a closed period, frozen when it was closed (version 1) or when a leader approved a restatement
+    (version 2, 3, …). The newest version is what reports of that period show."""
+
+    __tablename__ = "period_snapshot"
+    __table_args__ = (Index("ix_period_snapshot_period_version", "period_key", "version", unique=True),)
+
+    id: Mapped[int] = mapped_column(db.BigIntPK, primary_key=True, autoincrement=True)
+    period_key: Mapped[str] = mapped_column(String(80))  # e.g. official:quarter:2026:3
+    version: Mapped[int] = mapped_column(Integer)
+    window_from: Mapped[date] = mapped_column(Date)
+    window_to: Mapped[date] = mapped_column(Date)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+    closed_at: Mapped[datetime] = mapped_column(db.UtcDateTime())  # when these figures were taken
+    closed_by: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)

@@ -118,11 +118,21 @@ class IndicatorResultRead(IndicatorValue):
     definition: str
 
 
+class FiguresShown(_Open):
+    """Whether a report shows live figures or a closed period's snapshot, and which version."""
+
+    source: str = Field(description="live, or snapshot (a closed period's frozen figures)")
+    closed: bool
+    version: int | None = Field(description="the snapshot's version when the period is closed")
+    closed_at: str | None
+
+
 class IndicatorReport(BaseModel):
     window: WindowRead
     scope: ScopeRead
     attribution: str
     indicators: list[IndicatorResultRead]
+    figures: FiguresShown | None = None
 
 
 class DrillDown(_Open):
@@ -178,6 +188,7 @@ class ComplianceReport(BaseModel):
     attribution: str
     generated_at: str
     sections: list[ComplianceSection]
+    figures: FiguresShown | None = None
 
 
 class FormColumn(BaseModel):
@@ -210,6 +221,7 @@ class ResultsForm(BaseModel):
     generated_at: str
     by_sector: FormPart
     by_agency: FormPart
+    figures: FiguresShown | None = None
 
 
 class Index766Section(_Open):
@@ -231,6 +243,7 @@ class Index766Report(BaseModel):
     scoring: str
     generated_at: str
     sections: list[Index766Section]
+    figures: FiguresShown | None = None
 
 
 class Counts(BaseModel):

@@ -15,7 +15,7 @@ from services.reporting.clock import Now
 from services.reporting.config import ReportingSettings
 from services.reporting.errors import DossierUnknown, PeriodInvalid
 from services.reporting.models import FACT_COLUMNS
-from services.reporting.reports import exports, parity, repository, service
+from services.reporting.reports import closing, exports, parity, repository, service
 from services.reporting.reports.definitions import INDICATORS
 from services.reporting.reports.params import AgencyQ, Format, LevelQ, Part, Period, Split, period_window
 from services.reporting.reports.periods import PeriodKind, WindowSystem, window
@@ -66,10 +66,20 @@ async def indicator_report(
     sector: Annotated[str | None, Query(description="sector code")] = None,
     procedure: Annotated[str | None, Query(description="procedure code")] = None,
     indicator: Annotated[list[str] | None, Query(description="only these indicators")] = None,
+    live: Annotated[bool, Query(description="a closed period: live figures instead of its snapshot")] = False,
 ) -> IndicatorReport:
-    """Every indicator (or those named) for one scope and window: numerator, denominator, value, `no_data`."""
+    """Every indicator (or those named) for one scope and window: numerator, denominator, value, `no_data`.
+    For a closed period the province's or an agency's figures come from its snapshot (`figures` says which version),
+    unless `live=true`; other scopes are always live."""
     scope = service.request_scope(agency=agency, level=level, sector=sector, procedure=procedure)
-    return IndicatorReport.model_validate(await service.indicator_results(session, period, scope, indicator))
+    report = await service.indicator_results(session, period, scope, indicator)
+    snapshot = None if live or level or sector or procedure else await closing.current_snapshot(session, period)
+    frozen = closing.snapshot_figures(snapshot, agency or closing.PROVINCE) if snapshot else None
+    if frozen is not None:
+        for item in report["indicators"]:
+            item.update(frozen.get(item["indicator"], {}))
+    report["figures"] = await closing.figures_status(session, period, shown="snapshot" if frozen else "live")
+    return IndicatorReport.model_validate(report)
 
 
 @router.get("/reports/indicators/{code}/dossiers", tags=["indicators"], operation_id="indicator_drill_down")
@@ -142,6 +152,7 @@ async def compliance_report(
         return _file(exports.compliance_csv(report), exports.CSV_MEDIA_TYPE, f"{name}.csv")
     if format is Format.XLSX:
         return _file(exports.compliance_xlsx(report), exports.XLSX_MEDIA_TYPE, f"{name}.xlsx")
+    report["figures"] = await closing.figures_status(session, period)
     return ComplianceReport.model_validate(report)
 
 
@@ -173,6 +184,7 @@ async def results_form(
         return _file(exports.results_form_xlsx(form), exports.XLSX_MEDIA_TYPE, f"{name}.xlsx")
     if format is Format.CSV:
         return _file(exports.results_form_csv(form), exports.CSV_MEDIA_TYPE, f"{name}.csv")
+    form["figures"] = await closing.figures_status(session, period)
     return ResultsForm.model_validate(form)
 
 
@@ -216,6 +228,7 @@ async def index_766(
         province_name=_settings(request).province_name,
         at=at,
     )
+    index["figures"] = await closing.figures_status(session, period)
     return Index766Report.model_validate(index)
 
 
