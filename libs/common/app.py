@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from libs.common.auth import key_table
+from libs.common.clock import SYSTEM_CLOCK, Clock
 from libs.common.contract import Topic, topic_name
 from libs.common.db import create_engine, session_factory
 from libs.common.errors import install_problem_handlers
@@ -45,6 +46,7 @@ class Runtime:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     outbox: Outbox
+    clock: Clock = SYSTEM_CLOCK  # where use cases read "now" (rt.clock.now()); tests start the app with another
     relay: OutboxRelay | None = None
     consumers: list[ConsumerRunner] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -85,8 +87,13 @@ def create_service_app(
     consumers: Sequence[ConsumerSpec] = (),
     on_start: Callable[[FastAPI, Runtime], Awaitable[None]] | None = None,
     version: str = "0.1.0",
+    clock: Clock = SYSTEM_CLOCK,
 ) -> FastAPI:
-    """Build a motcua service: problem+json errors, correlation ids, metrics, health, outbox relay, consumers."""
+    """Build a motcua service: problem+json errors, correlation ids, metrics, health, outbox relay, consumers.
+
+    The clock is ``app.state.clock``, read when the lifespan starts: a test may replace it before starting the app
+    (``libs.common.testing.running_app(app, clock=...)``) and the runtime, outbox, relay and consumers all use it.
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -94,11 +101,13 @@ def create_service_app(
         engine = create_engine(
             settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo
         )
+        clock: Clock = app.state.clock
         rt = Runtime(
             settings=settings,
             engine=engine,
             sessions=session_factory(engine),
-            outbox=Outbox(source=f"/motcua/{service}", topic_prefix=settings.topic_prefix),
+            outbox=Outbox(source=f"/motcua/{service}", topic_prefix=settings.topic_prefix, clock=clock),
+            clock=clock,
         )
         app.state.runtime = rt
         app.state.api_keys = key_table(settings)
@@ -112,6 +121,7 @@ def create_service_app(
                 service=service,
                 batch_size=settings.relay_batch_size,
                 poll_seconds=settings.relay_poll_seconds,
+                clock=clock,
             )
             rt.tasks.append(asyncio.create_task(rt.relay.run(), name=f"{service}-relay"))
             for spec in consumers:
@@ -122,6 +132,7 @@ def create_service_app(
                     topics=sorted(topic_name(settings.topic_prefix, t) for t in spec.topics),
                     bootstrap_servers=settings.kafka_bootstrap_servers,
                     batch_size=settings.consumer_batch_size,
+                    clock=clock,
                 )
                 rt.consumers.append(runner)
                 rt.tasks.append(asyncio.create_task(runner.run(), name=f"{service}-{spec.name}"))
@@ -147,6 +158,7 @@ def create_service_app(
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
     )
+    app.state.clock = clock
     install_problem_handlers(app)
     app.add_middleware(MetricsMiddleware, service=service)
     app.add_middleware(CorrelationIdMiddleware)
