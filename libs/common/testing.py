@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import socket
+import sqlite3
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,6 +27,7 @@ import pytest_asyncio
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
+from libs.common.clock import Clock
 from libs.common.migrate import upgrade
 
 T = TypeVar("T")
@@ -51,7 +55,8 @@ async def migrate(service: str, url: str) -> None:
     await asyncio.to_thread(upgrade, service, url)
 
 
-async def create_postgres_database(server_url: str, name: str) -> str:
+async def _admin_execute(server_url: str, *statements: str) -> None:
+    """Run statements on the server's maintenance database (CREATE/DROP DATABASE cannot run in a transaction)."""
     import asyncpg
 
     url = make_url(server_url)
@@ -59,33 +64,152 @@ async def create_postgres_database(server_url: str, name: str) -> str:
         host=url.host, port=url.port, user=url.username, password=url.password, database=url.database or "postgres"
     )
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        for statement in statements:
+            await conn.execute(statement)
     finally:
         await conn.close()
-    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def _database_url(server_url: str, name: str) -> str:
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+async def create_postgres_database(server_url: str, name: str, *, template: str | None = None) -> str:
+    """An empty database ``name`` on the server, or a copy of ``template``; returns its URL."""
+    # FILE_COPY: copying the template's files is faster here than WAL-logging every block (PostgreSQL's default).
+    create = f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else "")
+    await _admin_execute(server_url, f'DROP DATABASE IF EXISTS "{name}"', create)
+    return _database_url(server_url, name)
 
 
 async def drop_postgres_database(server_url: str, name: str) -> None:
-    import asyncpg
-
-    url = make_url(server_url)
-    conn = await asyncpg.connect(
-        host=url.host, port=url.port, user=url.username, password=url.password, database=url.database or "postgres"
-    )
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await _admin_execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def unique_name(prefix: str) -> str:
     return f"{re.sub(r'[^a-z0-9_]', '_', prefix.lower())}_{uuid.uuid4().hex[:10]}"
 
 
+Prepare = Callable[[str], Awaitable[None]]
+
+
+class _Templates:
+    """One migrated (and optionally seeded) database per service, backend and seed, per test process.
+
+    Alembic runs once per template; each test then gets a copy: ``CREATE DATABASE … TEMPLATE …`` on PostgreSQL
+    (a file-level copy in the server), the SQLite backup API on SQLite. Under pytest-xdist every worker is its own
+    process with its own templates, named after the worker, so workers never share or lock each other's.
+    """
+
+    def __init__(self) -> None:
+        self._sqlite: dict[tuple[str, str], Path] = {}
+        self._postgres: dict[tuple[str, str], str] = {}
+        self._dir: Path | None = None
+        self._server: str | None = None
+
+    @staticmethod
+    def _key(service: str, prepare: Prepare | None) -> tuple[str, str]:
+        return service, "" if prepare is None else f"{prepare.__module__}.{prepare.__qualname__}"
+
+    async def sqlite(self, service: str, prepare: Prepare | None) -> Path:
+        key = self._key(service, prepare)
+        if key not in self._sqlite:
+            if self._dir is None:
+                self._dir = Path(tempfile.mkdtemp(prefix="motcua-templates-"))
+            path = self._dir / f"{service}-{len(self._sqlite)}.db"
+            url = f"sqlite+aiosqlite:///{path}"
+            await migrate(service, url)
+            if prepare is not None:
+                await prepare(url)
+            self._sqlite[key] = path
+        return self._sqlite[key]
+
+    async def postgres(self, server: str, service: str, prepare: Prepare | None) -> str:
+        key = self._key(service, prepare)
+        if key not in self._postgres:
+            self._server = server
+            name = unique_name(f"tpl_{service}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
+            url = await create_postgres_database(server, name)
+            try:
+                await migrate(service, url)
+                if prepare is not None:
+                    await prepare(url)
+            except BaseException:
+                await drop_postgres_database(server, name)
+                raise
+            self._postgres[key] = name
+        return self._postgres[key]
+
+    def discard(self) -> None:
+        """Drop every template of this process (called once, at the end of the session)."""
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+        if self._server is not None and self._postgres:
+            server, names = self._server, list(self._postgres.values())
+
+            async def drop_all() -> None:
+                for name in names:
+                    await drop_postgres_database(server, name)
+
+            asyncio.run(drop_all())
+        self._sqlite.clear()
+        self._postgres.clear()
+
+
+_templates = _Templates()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    _templates.discard()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``), every test of the shared broker runs on one worker, one at a time.
+
+    Topics are already unique per test (``topic_prefix``), but a service names its consumer groups after the
+    consumer, not the topic prefix: two such tests at once would join the same groups and rebalance each other.
+    """
+    for item in items:
+        if "broker" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("shared_broker"))
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    # The backup API copies a consistent image whatever the journal mode (the template is in WAL mode).
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
 @asynccontextmanager
-async def service_database(service: str, backend: str, tmp_path: Path) -> AsyncIterator[str]:
-    """A fresh database for ``service`` on ``backend`` ("sqlite" or "postgres"), migrated to head."""
+async def service_database(
+    service: str, backend: str, tmp_path: Path, *, prepare: Prepare | None = None
+) -> AsyncIterator[str]:
+    """A database of this test's own for ``service`` on ``backend`` ("sqlite" or "postgres"), migrated to head.
+
+    ``prepare(url)`` (e.g. seeding reference data) runs once on the template, so every copy starts with its result:
+    pass the same module-level function each time. ``migrated_from_scratch`` is the uncached path.
+    """
+    if backend == "sqlite":
+        path = tmp_path / f"{service}-{uuid.uuid4().hex[:6]}.db"
+        _copy_sqlite(await _templates.sqlite(service, prepare), path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    server = postgres_server_url()
+    if server is None:
+        pytest.skip("PostgreSQL not available (set MOTCUA_TEST_POSTGRES_URL; make test does)")
+    template = await _templates.postgres(server, service, prepare)
+    name = unique_name(f"test_{service}")
+    url = await create_postgres_database(server, name, template=template)
+    try:
+        yield url
+    finally:
+        await drop_postgres_database(server, name)
+
+
+@asynccontextmanager
+async def migrated_from_scratch(service: str, backend: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A new database built by running every migration of ``service`` now (no template): for migration tests."""
     if backend == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / f'{service}-{uuid.uuid4().hex[:6]}.db'}"
         await migrate(service, url)
@@ -104,8 +228,10 @@ async def service_database(service: str, backend: str, tmp_path: Path) -> AsyncI
 
 
 @asynccontextmanager
-async def running_app(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """Run the app's lifespan and give an in-process HTTP client to it."""
+async def running_app(app: FastAPI, *, clock: Clock | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    """Run the app's lifespan and give an in-process HTTP client to it; ``clock`` replaces the app's clock."""
+    if clock is not None:
+        app.state.clock = clock
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
@@ -127,17 +253,37 @@ async def eventually(
         await asyncio.sleep(interval)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+class HeldPort:
+    """A port the OS picked, held until ``close()``: bound (with SO_REUSEADDR) but not listening.
+
+    While it is held, no other socket is handed this port, so a test cannot race another process for it (the race
+    of "ask for a free port, close it, hope it stays free"). Connecting to it is refused, which makes it a reliable
+    "nobody listens here" address; and a child process that binds it with SO_REUSEADDR and listens (Tansu does)
+    takes it over, also on a restart, while the port stays ours.
+    """
+
+    def __init__(self) -> None:
+        self._socket = socket.socket()
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", 0))
+        self.port = int(self._socket.getsockname()[1])
+
+    def close(self) -> None:
+        self._socket.close()
+
+    def __enter__(self) -> HeldPort:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class LocalBroker:
-    """A Tansu broker of this test's own, so the test can stop and restart it."""
+    """A Tansu broker of this test's own, so the test can stop and restart it on the same, held, port."""
 
     def __init__(self) -> None:
-        self.port = free_port()
+        self._held = HeldPort()
+        self.port = self._held.port
         self.process: asyncio.subprocess.Process | None = None
 
     @property
@@ -160,8 +306,11 @@ class LocalBroker:
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )
+        process = self.process
 
         async def accepting() -> bool:
+            if process.returncode is not None:
+                raise AssertionError(f"broker exited with {process.returncode} before accepting connections")
             try:
                 _, writer = await asyncio.open_connection("127.0.0.1", self.port)
             except OSError:
@@ -172,19 +321,30 @@ class LocalBroker:
         await eventually(accepting, timeout=10, what="broker to accept connections")
 
     async def stop(self) -> None:
+        """Shut the broker down as an operator would (it waits up to 5 s for connected clients to leave)."""
         if self.process is not None:
             self.process.terminate()
             await self.process.wait()
             self.process = None
+
+    async def close(self) -> None:
+        """End of the test: kill the broker (memory storage, nothing to save, no 5 s wait) and give the port back."""
+        if self.process is not None:
+            self.process.kill()
+            await self.process.wait()
+            self.process = None
+        self._held.close()
 
 
 @pytest_asyncio.fixture
 async def own_broker(broker: str) -> AsyncIterator[LocalBroker]:
     """A broker of the test's own, which it may stop and restart (``broker`` skips where none is available)."""
     local = LocalBroker()
-    await local.start()
-    yield local
-    await local.stop()
+    try:
+        await local.start()
+        yield local
+    finally:
+        await local.close()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
