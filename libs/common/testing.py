@@ -17,6 +17,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, closing
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -57,12 +58,7 @@ async def migrate(service: str, url: str) -> None:
 
 async def _admin_execute(server_url: str, *statements: str) -> None:
     """Run statements on the server's maintenance database (CREATE/DROP DATABASE cannot run in a transaction)."""
-    import asyncpg
-
-    url = make_url(server_url)
-    conn = await asyncpg.connect(
-        host=url.host, port=url.port, user=url.username, password=url.password, database=url.database or "postgres"
-    )
+    conn = await _connect(server_url, make_url(server_url).database or "postgres")
     try:
         for statement in statements:
             await conn.execute(statement)
@@ -93,19 +89,47 @@ def unique_name(prefix: str) -> str:
 Prepare = Callable[[str], Awaitable[None]]
 
 
+@dataclass
+class _PostgresTemplate:
+    """A migrated PostgreSQL database, what it holds, and the copies of it that are free for the next test."""
+
+    name: str
+    tables: list[str]
+    rows: dict[str, tuple[list[str], list[tuple[Any, ...]]]]  # non-empty tables: columns, rows
+    sequences: list[tuple[str, int, bool]]  # name, last_value, is_called
+    free: list[str] = field(default_factory=list)
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+async def _connect(server_url: str, database: str) -> Any:
+    import asyncpg
+
+    url = make_url(server_url)
+    return await asyncpg.connect(
+        host=url.host, port=url.port, user=url.username, password=url.password, database=database
+    )
+
+
 class _Templates:
     """One migrated (and optionally seeded) database per service, backend and seed, per test process.
 
-    Alembic runs once per template; each test then gets a copy: ``CREATE DATABASE … TEMPLATE …`` on PostgreSQL
-    (a file-level copy in the server), the SQLite backup API on SQLite. Under pytest-xdist every worker is its own
-    process with its own templates, named after the worker, so workers never share or lock each other's.
+    Alembic runs once per template. On SQLite each test gets a copy of the template's file (the backup API). On
+    PostgreSQL a test gets a database that is, as far as it can tell, a fresh copy: ``CREATE DATABASE … TEMPLATE``
+    the first time, and afterwards a copy a finished test used, put back into the template's state — its tables
+    truncated (new files, as in a new database), the template's rows written back, every sequence set where the
+    template's stands. That reset costs a few milliseconds where a new copy costs a few hundred.
+    Under pytest-xdist every worker is its own process with its own templates and copies, named after the worker.
     """
 
     def __init__(self) -> None:
         self._sqlite: dict[tuple[str, str], Path] = {}
-        self._postgres: dict[tuple[str, str], str] = {}
+        self._postgres: dict[tuple[str, str], _PostgresTemplate] = {}
         self._dir: Path | None = None
         self._server: str | None = None
+        self._copies: list[str] = []
 
     @staticmethod
     def _key(service: str, prepare: Prepare | None) -> tuple[str, str]:
@@ -124,7 +148,7 @@ class _Templates:
             self._sqlite[key] = path
         return self._sqlite[key]
 
-    async def postgres(self, server: str, service: str, prepare: Prepare | None) -> str:
+    async def postgres(self, server: str, service: str, prepare: Prepare | None) -> _PostgresTemplate:
         key = self._key(service, prepare)
         if key not in self._postgres:
             self._server = server
@@ -134,19 +158,77 @@ class _Templates:
                 await migrate(service, url)
                 if prepare is not None:
                     await prepare(url)
+                self._postgres[key] = await self._snapshot(server, name)
             except BaseException:
                 await drop_postgres_database(server, name)
                 raise
-            self._postgres[key] = name
         return self._postgres[key]
 
+    @staticmethod
+    async def _snapshot(server: str, name: str) -> _PostgresTemplate:
+        conn = await _connect(server, name)
+        try:
+            tables = [
+                r["tablename"]
+                for r in await conn.fetch(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                )
+            ]
+            rows: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
+            for table in tables:
+                records = await conn.fetch(f"SELECT * FROM {_ident(table)}")
+                if records:
+                    rows[table] = (list(records[0].keys()), [tuple(r.values()) for r in records])
+            sequences = []
+            for r in await conn.fetch("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"):
+                state = await conn.fetchrow(f"SELECT last_value, is_called FROM {_ident(r['sequencename'])}")
+                sequences.append((r["sequencename"], int(state["last_value"]), bool(state["is_called"])))
+        finally:
+            await conn.close()
+        return _PostgresTemplate(name=name, tables=tables, rows=rows, sequences=sequences)
+
+    async def acquire(self, server: str, template: _PostgresTemplate) -> str:
+        if template.free:
+            return template.free.pop()
+        name = unique_name(f"test_{template.name.removeprefix('tpl_')[:30]}")
+        await create_postgres_database(server, name, template=template.name)
+        self._copies.append(name)
+        return name
+
+    async def release(self, server: str, template: _PostgresTemplate, name: str) -> None:
+        """Put the copy back into the template's state for the next test; drop it if that fails."""
+        try:
+            conn = await _connect(server, name)
+            try:
+                # Whatever the test left connected (it should have closed everything) would block TRUNCATE.
+                await conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+                async with conn.transaction():
+                    await conn.execute("SET LOCAL session_replication_role = replica")  # rows go back in any order
+                    if template.tables:
+                        await conn.execute("TRUNCATE " + ", ".join(_ident(t) for t in template.tables))
+                    for table, (columns, records) in template.rows.items():
+                        await conn.copy_records_to_table(table, records=records, columns=columns)
+                    for sequence, value, called in template.sequences:
+                        await conn.execute("SELECT setval($1::text::regclass, $2, $3)", _ident(sequence), value, called)
+            finally:
+                await conn.close()
+        except Exception:
+            self._copies.remove(name)
+            await drop_postgres_database(server, name)
+            raise
+        template.free.append(name)
+
     def discard(self) -> None:
-        """Drop every template of this process (called once, at the end of the session)."""
+        """Drop every template and copy of this process (called once, at the end of the session)."""
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
         if self._server is not None and self._postgres:
-            server, names = self._server, list(self._postgres.values())
+            server = self._server
+            names = self._copies + [t.name for t in self._postgres.values()]
 
             async def drop_all() -> None:
                 for name in names:
@@ -155,6 +237,7 @@ class _Templates:
             asyncio.run(drop_all())
         self._sqlite.clear()
         self._postgres.clear()
+        self._copies.clear()
 
 
 _templates = _Templates()
@@ -199,12 +282,11 @@ async def service_database(
     if server is None:
         pytest.skip("PostgreSQL not available (set MOTCUA_TEST_POSTGRES_URL; make test does)")
     template = await _templates.postgres(server, service, prepare)
-    name = unique_name(f"test_{service}")
-    url = await create_postgres_database(server, name, template=template)
+    name = await _templates.acquire(server, template)
     try:
-        yield url
+        yield _database_url(server, name)
     finally:
-        await drop_postgres_database(server, name)
+        await _templates.release(server, template, name)
 
 
 @asynccontextmanager
