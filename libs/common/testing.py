@@ -325,7 +325,7 @@ async def eventually(
 ) -> T:
     """Poll ``probe`` until it returns something truthy; fail after ``timeout`` seconds. No sleeps as sync."""
     deadline = asyncio.get_running_loop().time() + timeout
-    last: Any = None
+    last: T | None = None
     while True:
         last = await probe()
         if last:
