@@ -196,7 +196,8 @@ class _Templates:
         return name
 
     async def release(self, server: str, template: _PostgresTemplate, name: str) -> None:
-        """Put the copy back into the template's state for the next test; drop it if that fails."""
+        """Put the copy back into the template's state for the next test; if that fails, drop it (the next test
+        then gets a new copy, so a failed reset can never leak one test's rows into another)."""
         try:
             conn = await _connect(server, name)
             try:
@@ -218,7 +219,7 @@ class _Templates:
         except Exception:
             self._copies.remove(name)
             await drop_postgres_database(server, name)
-            raise
+            return
         template.free.append(name)
 
     def discard(self) -> None:
