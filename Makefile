@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 KAFKA_PORT ?= 9092
 TEST_KAFKA_PORT ?= 29092
 TEST_PG_PORT ?= 55432
+# pytest-xdist workers for `make test`/`make test-unit` (measured on the 2-core machine; TEST_WORKERS=0 runs in-process)
+TEST_WORKERS ?= 2
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: install system-deps run migrate demo test test-unit lint contract bench clean help
@@ -48,10 +50,10 @@ test: install system-deps
 	scripts/broker.sh start $(TEST_KAFKA_PORT); \
 	MOTCUA_TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:$(TEST_PG_PORT)/postgres \
 	MOTCUA_TEST_KAFKA=127.0.0.1:$(TEST_KAFKA_PORT) \
-	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test-unit: install
-	$(PY) -m pytest -q -p no:cacheprovider -m "not integration" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup -m "not integration" $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from libs.common.apidocs import install_api_docs
 from libs.common.audit import run_sealer
 from libs.common.auth import Authenticator
+from libs.common.clock import SYSTEM_CLOCK, Clock
 from libs.common.contract import Topic, topic_name
 from libs.common.db import create_engine, session_factory
 from libs.common.errors import install_problem_handlers
@@ -51,6 +52,7 @@ class Runtime:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     outbox: Outbox
+    clock: Clock = SYSTEM_CLOCK  # where use cases read "now" (rt.clock.now()); tests start the app with another
     relay: OutboxRelay | None = None
     consumers: list[ConsumerRunner] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -91,8 +93,13 @@ def create_service_app(
     consumers: Sequence[ConsumerSpec] = (),
     on_start: Callable[[FastAPI, Runtime], Awaitable[None]] | None = None,
     version: str = "0.1.0",
+    clock: Clock = SYSTEM_CLOCK,
 ) -> FastAPI:
-    """Build a motcua service: problem+json errors, correlation ids, metrics, health, outbox relay, consumers."""
+    """Build a motcua service: problem+json errors, correlation ids, metrics, health, outbox relay, consumers.
+
+    The clock is ``app.state.clock``, read when the lifespan starts: a test may replace it before starting the app
+    (``libs.common.testing.running_app(app, clock=...)``) and the runtime, outbox, relay and consumers all use it.
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -100,11 +107,13 @@ def create_service_app(
         engine = create_engine(
             settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo
         )
+        clock: Clock = app.state.clock
         rt = Runtime(
             settings=settings,
             engine=engine,
             sessions=session_factory(engine),
-            outbox=Outbox(source=f"/motcua/{service}", topic_prefix=settings.topic_prefix),
+            outbox=Outbox(source=f"/motcua/{service}", topic_prefix=settings.topic_prefix, clock=clock),
+            clock=clock,
         )
         app.state.runtime = rt
         app.state.authenticator = Authenticator.from_settings(settings)
@@ -122,6 +131,7 @@ def create_service_app(
                 service=service,
                 batch_size=settings.relay_batch_size,
                 poll_seconds=settings.relay_poll_seconds,
+                clock=clock,
             )
             rt.tasks.append(asyncio.create_task(rt.relay.run(), name=f"{service}-relay"))
             for spec in consumers:
@@ -133,6 +143,7 @@ def create_service_app(
                     bootstrap_servers=settings.kafka_bootstrap_servers,
                     batch_size=settings.consumer_batch_size,
                     client_options=kafka_options,
+                    clock=clock,
                 )
                 rt.consumers.append(runner)
                 rt.tasks.append(asyncio.create_task(runner.run(), name=f"{service}-{spec.name}"))
@@ -164,6 +175,7 @@ def create_service_app(
         redoc_url=None,
     )
     install_api_docs(app)
+    app.state.clock = clock
     install_problem_handlers(app)
     app.add_middleware(BodyLimitProblems)
     app.add_middleware(MetricsMiddleware, service=service)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +47,7 @@ async def load_demo(session: AsyncSession, outbox: Outbox) -> bool:
     procedures = demo_procedures()
     if await repository.get_procedure(session, procedures[0]["code"]) is not None:
         return False
-    ctx = service.Context(session, outbox, datetime.now(UTC))
+    ctx = service.Context.of(session, outbox, outbox.clock)
     for item in procedures:
         content = _content(item)
         await service.publish(ctx, s.ProcedureCreate.model_validate(content))

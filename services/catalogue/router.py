@@ -43,7 +43,7 @@ async def publish_procedure(body: s.ProcedureCreate, session: DBSession, rt: Run
     Publishes ``ProcedurePublished`` with the whole procedure. 409 if the code is already in the catalogue;
     422 ``procedure_invalid`` naming the field when a rule is broken (e.g. the process step whose allowance takes
     the process past the legal time limit)."""
-    ctx = service.Context.of(session, rt.outbox)
+    ctx = service.Context.of(session, rt.outbox, rt.clock)
     row = await service.publish(ctx, body)
     procedure = await repository.get_procedure(session, row.code)
     assert procedure is not None
@@ -62,7 +62,7 @@ async def amend_procedure(
     """Amend a procedure by a decision: the whole new content becomes the next version, in force from the
     decision's effective date (which must follow the latest version's); the previous version ends the day before.
     Publishes ``ProcedureAmended``. 409 once withdrawn."""
-    ctx = service.Context.of(session, rt.outbox)
+    ctx = service.Context.of(session, rt.outbox, rt.clock)
     row = await service.amend(ctx, code, body)
     procedure = await repository.get_procedure(session, code)
     assert procedure is not None
@@ -75,12 +75,13 @@ async def withdraw_procedure(
 ) -> s.WithdrawalRead:
     """Withdraw a procedure by a decision effective on W: its last version is in force until W − 1, and reads at
     W or later answer 410 Gone. Publishes ``ProcedureWithdrawn``. 409 if already withdrawn."""
-    return await service.withdraw(service.Context.of(session, rt.outbox), code, body)
+    return await service.withdraw(service.Context.of(session, rt.outbox, rt.clock), code, body)
 
 
 @router.get("/procedures", operation_id="search_procedures", tags=["procedures"])
 async def search_procedures(
     session: DBSession,
+    rt: RuntimeDep,
     q: Annotated[str | None, Query(description="words of the name, with or without diacritics, or a code")] = None,
     code: Annotated[str | None, Query(description="code or its beginning")] = None,
     sector: Annotated[str | None, Query(description="sector code, or words of its name")] = None,
@@ -105,7 +106,7 @@ async def search_procedures(
     """Search the catalogue: by name (diacritic-insensitive: "dang ky khai sinh" finds "Đăng ký khai sinh"), code,
     sector, level, agency, online level and flags; ordered by code, paginated."""
     filters = repository.ProcedureFilter(
-        on=at or service.today(),
+        on=at or service.today(rt.clock),
         status=status_.value,
         q=q,
         code=code,
@@ -126,11 +127,11 @@ async def search_procedures(
 
 
 @router.get("/procedures/{code}", operation_id="get_procedure", tags=["procedures"])
-async def get_procedure(code: Code, session: DBSession, at: At = None) -> s.ProcedureRead:
+async def get_procedure(code: Code, session: DBSession, rt: RuntimeDep, at: At = None) -> s.ProcedureRead:
     """The version in force on ``at`` (default today): what intake applies to a dossier received that day.
     404 ``procedure_not_in_force`` before its first version took effect; 410 ``procedure_withdrawn`` on or after
     the effective date of its withdrawal (earlier dates still answer)."""
-    return await service.procedure_at(session, code, at or service.today())
+    return await service.procedure_at(session, code, at or service.today(rt.clock))
 
 
 @router.get("/procedures/{code}/versions", operation_id="list_procedure_versions", tags=["procedures"])
@@ -195,7 +196,7 @@ async def import_procedures(
         )
     defaults = DecisionDefaults(decision_number, decision_signed_on, decision_effective_on)
     rows = read_catalogue(filename, raw, defaults)
-    return await service.import_procedures(service.Context.of(session, rt.outbox), rows)
+    return await service.import_procedures(service.Context.of(session, rt.outbox, rt.clock), rows)
 
 
 # ---------------------------------------------------------------- agencies
@@ -216,7 +217,7 @@ async def put_agency(
             f"{code} is not an agency code V1V2V3.Z1Z2.Y1Y2.MX1X2 (e.g. 000.17.22.H56)",
             errors=[field_error(("code",), "not an agency code V1V2V3.Z1Z2.Y1Y2.MX1X2")],
         )
-    agency = await service.put_agency(service.Context.of(session, rt.outbox), code, body)
+    agency = await service.put_agency(service.Context.of(session, rt.outbox, rt.clock), code, body)
     return s.AgencyRead.model_validate(agency)
 
 
@@ -257,8 +258,8 @@ async def get_agency(code: str, session: DBSession) -> s.AgencyRead:
 
 
 @router.get("/indicators", operation_id="catalogue_indicators", tags=["indicators"])
-async def catalogue_indicators(session: DBSession, on: At = None) -> s.IndicatorsRead:
+async def catalogue_indicators(session: DBSession, rt: RuntimeDep, on: At = None) -> s.IndicatorsRead:
     """``online_service_coverage`` (published procedures offered fully or partly online / published procedures)
     and ``published_rate`` (procedures in force that are public / procedures in force) on a day. Reporting computes
     the same from the procedure events."""
-    return await service.catalogue_indicators(session, on or service.today())
+    return await service.catalogue_indicators(session, on or service.today(rt.clock))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.calendar import VN_TZ
+from libs.common.clock import Clock
 from libs.common.contract import (
     AgencyPublished,
     DecisionRef,
@@ -55,13 +56,13 @@ class Context:
     now: datetime
 
     @classmethod
-    def of(cls, session: AsyncSession, outbox: Outbox) -> Context:
-        return cls(session, outbox, datetime.now(UTC))
+    def of(cls, session: AsyncSession, outbox: Outbox, clock: Clock) -> Context:
+        return cls(session, outbox, clock.now())
 
 
-def today() -> date:
+def today(clock: Clock) -> date:
     """Legal dates are local (Asia/Ho_Chi_Minh)."""
-    return datetime.now(VN_TZ).date()
+    return clock.now().astimezone(VN_TZ).date()
 
 
 # ---------------------------------------------------------------- rules

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.calendar import VN_TZ
+from libs.common.clock import Clock
 from libs.common.contract import DocumentDigitised, DocumentReused
 from libs.common.errors import field_error
 from libs.common.messaging.outbox import Outbox
@@ -37,8 +38,8 @@ class Context:
     now: datetime
 
     @classmethod
-    def of(cls, session: AsyncSession, outbox: Outbox, actor: str) -> Context:
-        return cls(session, outbox, actor, datetime.now(UTC))
+    def of(cls, session: AsyncSession, outbox: Outbox, actor: str, clock: Clock) -> Context:
+        return cls(session, outbox, actor, clock.now())
 
     @property
     def today(self) -> date:

@@ -25,8 +25,9 @@ from services.intake.errors import CommandRejected
 
 
 def clock(rt: Runtime) -> datetime:
-    """Now: the one place intake reads the time, once per request and once per pass of the overdue job."""
-    return datetime.now(UTC)
+    """Now: the one place intake reads the time (the runtime's clock), once per request and once per pass of the
+    overdue job."""
+    return rt.clock.now()
 
 
 def calendar_of(rt: Runtime) -> WorkingCalendar:

@@ -33,7 +33,7 @@ IDEMPOTENCY_KEY = (
 
 def _ctx(request: Request, session: DBSession, rt: RuntimeDep, actor: str) -> service.Context:
     secrets: dict[str, str] = request.app.state.provider_secrets
-    return service.Context.of(session, rt.outbox, secrets, actor)
+    return service.Context.of(session, rt.outbox, secrets, actor, rt.clock)
 
 
 def read_payment(payment: Payment) -> s.PaymentRead:

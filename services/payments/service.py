@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.common.clock import Clock
 from libs.common.contract import FeeAssessed, FeeItem, PaymentChannel, PaymentFailed, PaymentRefunded, PaymentSucceeded
 from libs.common.errors import field_error
 from libs.common.idempotency import fingerprint, key_problem
@@ -46,8 +47,10 @@ class Context:
     now: datetime
 
     @classmethod
-    def of(cls, session: AsyncSession, outbox: Outbox, provider_secrets: Mapping[str, str], actor: str) -> Context:
-        return cls(session, outbox, provider_secrets, actor, datetime.now(UTC))
+    def of(
+        cls, session: AsyncSession, outbox: Outbox, provider_secrets: Mapping[str, str], actor: str, clock: Clock
+    ) -> Context:
+        return cls(session, outbox, provider_secrets, actor, clock.now())
 
 
 def _transition_refused(payment: Payment, exc: states.TransitionRefused) -> TransitionNotAllowed:

@@ -1,19 +1,19 @@
-"""The one place reporting reads the wall clock: the boundaries (routers, the plan loader) take "now" from here and
-pass it down, so use cases and rules never call ``datetime.now`` and tests can fix the time.
-
-To be replaced by the shared ``libs.common.clock.Clock`` on the runtime when it lands.
-"""
+"""Where reporting reads "now": the runtime's clock (``libs.common.clock``), once at the boundary — routers take
+``Now`` and pass it down as ``at``, so use cases and rules never read the time themselves and tests fix it by
+starting the app with another clock."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends
 
+from libs.common.app import RuntimeDep
 
-def now() -> datetime:
-    return datetime.now(UTC)
+
+def now(rt: RuntimeDep) -> datetime:
+    return rt.clock.now()
 
 
 Now = Annotated[datetime, Depends(now)]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from libs.common.clock import SYSTEM_CLOCK
 from libs.common.contract.envelope import SCHEMA_URN, TYPE_PREFIX, Envelope
 from libs.common.contract.events import EVENT_TYPES, EventPayload, Topic
 
@@ -79,7 +80,7 @@ def make_envelope(
         source=source,
         type=TYPE_PREFIX + payload.event_name,
         subject=payload.subject(),
-        time=at or datetime.now(UTC),
+        time=at or SYSTEM_CLOCK.now(),
         dataschema=SCHEMA_URN.format(name=payload.event_name, version=payload.version),
         correlationid=correlation_id,
         data=payload.model_dump(mode="json"),

@@ -11,7 +11,6 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
@@ -21,6 +20,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from libs.common.clock import SYSTEM_CLOCK, Clock
 from libs.common.contract import Envelope, EventPayload, Topic, registry
 from libs.common.db import insert_ignoring_conflicts, session_factory
 from libs.common.logging import correlation_id, get_logger
@@ -119,8 +119,10 @@ class ConsumerRunner:
         max_backoff_seconds: float = 10.0,
         cluster_check_seconds: float = 2.0,
         client_options: Mapping[str, Any] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.name = name
+        self.clock = clock
         self.engine = engine
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
         self.handler = handler
@@ -290,7 +292,7 @@ class ConsumerRunner:
     async def _apply(self, session: AsyncSession, envelopes: list[Envelope]) -> None:
         if not envelopes:
             return
-        now = datetime.now(UTC)
+        now = self.clock.now()
         stmt = insert_ignoring_conflicts(inbox, self.engine.dialect.name).returning(inbox.c.event_id)
         fresh_ids: set[str] = set()
         # executemany with RETURNING: SQLAlchemy batches it as multi-row INSERTs ("insertmanyvalues") from one
@@ -316,7 +318,7 @@ class ConsumerRunner:
     async def _dead_letter(self, session: AsyncSession, rejected: list[tuple[Message, str]]) -> None:
         if not rejected:
             return
-        now = datetime.now(UTC)
+        now = self.clock.now()
         await session.execute(
             insert(dead_letter),
             [

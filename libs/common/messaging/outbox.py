@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from libs.common.clock import SYSTEM_CLOCK, Clock
 from libs.common.contract import Envelope, EventPayload, make_envelope
 from libs.common.logging import correlation_id, get_logger
 from libs.common.messaging.kafka import cancelling as _cancelling
@@ -27,13 +28,15 @@ SESSION_FLAG = "outbox_appended"
 class Outbox:
     """Appends events to the outbox inside the caller's transaction. The caller's boundary commits."""
 
-    def __init__(self, *, source: str, topic_prefix: str) -> None:
+    def __init__(self, *, source: str, topic_prefix: str, clock: Clock = SYSTEM_CLOCK) -> None:
         self.source = source
         self.topic_prefix = topic_prefix
+        self.clock = clock
 
     def envelopes(self, payloads: Iterable[EventPayload], at: datetime | None = None) -> list[Envelope]:
         cid = correlation_id.get()
-        return [make_envelope(p, source=self.source, correlation_id=cid, at=at) for p in payloads]
+        # One reading per envelope, as before the clock existed: events appended together keep distinct times.
+        return [make_envelope(p, source=self.source, correlation_id=cid, at=at or self.clock.now()) for p in payloads]
 
     async def append(self, session: AsyncSession, *payloads: EventPayload) -> list[Envelope]:
         envelopes = self.envelopes(payloads)
@@ -52,7 +55,7 @@ class Outbox:
             "key": envelope.subject,
             "type": envelope.type,
             "payload": envelope.model_dump_json(),
-            "created_at": datetime.now(UTC),
+            "created_at": self.clock.now(),
         }
 
 
@@ -76,9 +79,11 @@ class OutboxRelay:
         poll_seconds: float = 0.5,
         max_backoff_seconds: float = 10.0,
         client_options: Mapping[str, Any] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.engine = engine
         self.client_options = dict(client_options or {})  # SASL/TLS for the admin client that creates topics
+        self.clock = clock
         self.producer_factory = producer_factory
         self.bootstrap_servers = bootstrap_servers
         self.service = service
@@ -196,7 +201,7 @@ class OutboxRelay:
         ]
         async with self.engine.begin() as conn:
             if acked:
-                await conn.execute(update(outbox).where(outbox.c.id.in_(acked)).values(published_at=datetime.now(UTC)))
+                await conn.execute(update(outbox).where(outbox.c.id.in_(acked)).values(published_at=self.clock.now()))
             for row_id, error in failed:
                 await conn.execute(
                     update(outbox)
@@ -214,7 +219,7 @@ class OutboxRelay:
             oldest = rows[0].created_at
             if oldest.tzinfo is None:  # SQLite returns naive UTC
                 oldest = oldest.replace(tzinfo=UTC)
-            OUTBOX_OLDEST_AGE.labels(self.service).set((datetime.now(UTC) - oldest).total_seconds())
+            OUTBOX_OLDEST_AGE.labels(self.service).set((self.clock.now() - oldest).total_seconds())
         else:
             OUTBOX_OLDEST_AGE.labels(self.service).set(0)
 

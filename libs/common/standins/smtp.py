@@ -12,7 +12,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from libs.common.testing import free_port
+from libs.common.testing import HeldPort
 
 
 @dataclass
@@ -42,10 +42,12 @@ class SmtpStandIn:
 @contextlib.contextmanager
 def smtp_server() -> Iterator[SmtpStandIn]:
     """An SMTP server on 127.0.0.1 (its own thread, as aiosmtpd's Controller runs it) until the block ends."""
-    stand_in = SmtpStandIn("127.0.0.1", free_port())
+    held = HeldPort()  # ours until the end: aiosmtpd binds it with SO_REUSEADDR, nobody else can take it
+    stand_in = SmtpStandIn("127.0.0.1", held.port)
     controller = Controller(stand_in, hostname=stand_in.host, port=stand_in.port)
     controller.start()
     try:
         yield stand_in
     finally:
         controller.stop()
+        held.close()

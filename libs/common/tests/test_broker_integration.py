@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from prometheus_client import REGISTRY
 from sqlalchemy import Column, MetaData, String, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -63,12 +64,13 @@ async def test_events_survive_a_broker_outage_and_redelivery_changes_nothing(
     own_broker: LocalBroker, engine: AsyncEngine
 ) -> None:
     prefix = unique_name("t")
+    service = unique_name("svc")  # its own label on the relay's metrics
     box = Outbox(source="/test", topic_prefix=prefix)
     relay = OutboxRelay(
         engine=engine,
         producer_factory=producer_factory(own_broker.bootstrap, "test"),
         bootstrap_servers=own_broker.bootstrap,
-        service="test",
+        service=service,
         poll_seconds=0.05,
         max_backoff_seconds=0.5,
     )
@@ -90,7 +92,11 @@ async def test_events_survive_a_broker_outage_and_redelivery_changes_nothing(
         await own_broker.stop()
         await append(engine, box, [f"E-{i}" for i in range(30)])
         await eventually(lambda: _positive(outbox_backlog(engine)), what="backlog while the broker is down")
-        await asyncio.sleep(1.0)  # let the relay fail and back off at least once (a real outage, not a race)
+        # A real outage, not a race: the relay has tried to publish and failed before the broker comes back.
+        failed_before = publish_errors(service)
+        await eventually(
+            lambda: _true(publish_errors(service) > failed_before), timeout=30, what="a failed relay round"
+        )
         assert await outbox_backlog(engine) == 30
 
         # Broker back (memory storage: empty, topics gone): the relay publishes the backlog, the consumer applies it.
@@ -104,6 +110,14 @@ async def test_events_survive_a_broker_outage_and_redelivery_changes_nothing(
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     assert await rated_count(engine) == 50
+
+
+def publish_errors(service: str) -> float:
+    return REGISTRY.get_sample_value("motcua_outbox_publish_errors_total", {"service": service}) or 0.0
+
+
+async def _true(value: bool) -> bool:
+    return value
 
 
 async def _equals(value: Awaitable[int], expected: int) -> bool:

@@ -40,10 +40,10 @@ from libs.common.delivery.tables import delivery_metadata
 from libs.common.standins.clock import ManualClock
 from libs.common.standins.server import serving
 from libs.common.testing import (
+    HeldPort,
     create_postgres_database,
     drop_postgres_database,
     eventually,
-    free_port,
     postgres_server_url,
     unique_name,
 )
@@ -485,7 +485,8 @@ async def test_a_failing_on_settled_leaves_the_delivery_pending(
 async def test_a_target_that_refuses_connections_is_retried(engine: AsyncEngine, client: httpx.AsyncClient) -> None:
     clock = ManualClock()
     await enqueue(engine, clock, ("k1", None))
-    w = worker(engine, clock, HttpSender(client, f"http://127.0.0.1:{free_port()}/notify"))
-    assert await w.deliver_once("far") == 1
+    with HeldPort() as nobody:
+        w = worker(engine, clock, HttpSender(client, f"http://127.0.0.1:{nobody.port}/notify"))
+        assert await w.deliver_once("far") == 1
     [row] = await rows(engine)
     assert (row.status, row.last_reason, row.last_response) == ("pending", "unreachable", "ConnectError")

@@ -23,7 +23,7 @@ from libs.common.limits import (
     public_rate_limit,
 )
 from libs.common.settings import ServiceSettings
-from libs.common.testing import assert_problem, eventually, free_port, running_app
+from libs.common.testing import HeldPort, assert_problem, eventually, running_app
 
 Ops = Annotated[Principal, Depends(require(Role.OPS))]
 
@@ -153,7 +153,8 @@ def _rss_bytes(pid: int) -> int:
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 async def test_200_mb_without_credentials_to_uvicorn_leaves_its_memory_flat(chunked: bool) -> None:
     """A real uvicorn process and a real socket: the server's memory must not grow by what a client sends."""
-    port = free_port()
+    held = HeldPort()  # uvicorn binds it with SO_REUSEADDR; no other process can take it meanwhile
+    port = held.port
     server = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "uvicorn", "libs.common.tests.test_limits:make_app", "--factory",
         "--host", "127.0.0.1", "--port", str(port),
@@ -187,6 +188,7 @@ async def test_200_mb_without_credentials_to_uvicorn_leaves_its_memory_flat(chun
         writer.close()
         peak = max(peak, _rss_bytes(server.pid))
     finally:
+        held.close()
         server.terminate()
         output = (await server.communicate())[0].decode()
     if not chunked:

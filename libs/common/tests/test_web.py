@@ -11,8 +11,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
+from libs.common.testing import serving
 from libs.common.web import PdfError, html_to_pdf, mount_static, template_environment
-from libs.common.web.browser import Browser, serving
+from libs.common.web.browser import Browser
 from libs.common.web.pdf import inspect_pdf, local_fetcher
 
 pytestmark = pytest.mark.asyncio

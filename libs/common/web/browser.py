@@ -1,4 +1,5 @@
-"""Browser tests: Debian's headless Chromium driven through chromium-driver (selenium), and apps under a real uvicorn.
+"""Browser tests: Debian's headless Chromium driven through chromium-driver (selenium); ``serving`` (from the
+shared test kit) runs the app under a real uvicorn.
 
 A pytest plugin (registered in the root conftest.py): the ``browser`` fixture skips where Chromium is not installed
 (``make test`` installs it), records the page's console messages and every URL the page requests, so a test can
@@ -7,48 +8,21 @@ assert "no console errors" and "nothing left 127.0.0.1", and saves screenshots u
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
-import socket
 import tempfile
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "var" / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 NETWORK_SCHEMES = frozenset({"http", "https", "ws", "wss", "ftp"})
-
-
-@asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """Run ``app`` (its lifespan included) under uvicorn on a port the OS gives and this process holds; yields the
-    base URL. The socket is bound before uvicorn starts, so no other process can take the port in between."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 class Browser:

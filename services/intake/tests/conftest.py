@@ -94,8 +94,7 @@ def settings(url: str) -> IntakeSettings:
 
 @pytest_asyncio.fixture
 async def intake_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
-    async with service_database("intake", backend, tmp_path) as url:
-        await seed(url)
+    async with service_database("intake", backend, tmp_path, prepare=seed) as url:
         yield url
 
 
@@ -113,8 +112,7 @@ def module_backend(request: pytest.FixtureRequest) -> str:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def shared_url(module_backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    async with service_database("intake", module_backend, tmp_path_factory.mktemp("intake")) as url:
-        await seed(url)
+    async with service_database("intake", module_backend, tmp_path_factory.mktemp("intake"), prepare=seed) as url:
         yield url
 
 

@@ -7,9 +7,9 @@ import asyncio
 import sys
 from pathlib import Path
 
+from libs.common.clock import SYSTEM_CLOCK
 from libs.common.db import create_engine, session_factory
 from libs.common.messaging.outbox import Outbox
-from services.reporting.clock import now
 from services.reporting.config import get_settings
 from services.reporting.plans.loader import load_if_changed, read_plan_file, seed_files
 from services.reporting.plans.rules import PlanError
@@ -24,7 +24,7 @@ async def load(paths: list[Path]) -> int:
             try:
                 raw = read_plan_file(path)
                 async with session_factory(engine)() as session, session.begin():
-                    changed = await load_if_changed(session, outbox, raw, at=now())
+                    changed = await load_if_changed(session, outbox, raw, at=SYSTEM_CLOCK.now())
             except (PlanError, ValueError) as exc:
                 print(f"{path.name}: not loaded: {exc}", file=sys.stderr)
                 return 1

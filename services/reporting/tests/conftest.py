@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from libs.common.contract.envelope import Envelope
 from libs.common.db import create_engine
 from libs.common.messaging.consumer import ConsumerRunner, Message
-from libs.common.testing import free_port, running_app, service_database
+from libs.common.testing import HeldPort, running_app, service_database
 from services.reporting.app import create_app
 from services.reporting.config import ReportingSettings
 from services.reporting.fold.handlers import CONSUMER, make_fold
@@ -56,14 +56,15 @@ async def feeder(engine: AsyncEngine) -> Feeder:
 
 @pytest_asyncio.fixture
 async def client(reporting_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(
-        ReportingSettings(
-            database_url=reporting_url,
-            kafka_enabled=False,
-            pseudonym_key=PSEUDONYM_KEY,
-            province_name="Tỉnh Thử",
-            intake_url=f"http://127.0.0.1:{free_port()}",  # nobody listens: the parity check finds intake down
+    with HeldPort() as nobody:  # bound, never listening: the parity check finds intake down
+        app = create_app(
+            ReportingSettings(
+                database_url=reporting_url,
+                kafka_enabled=False,
+                pseudonym_key=PSEUDONYM_KEY,
+                province_name="Tỉnh Thử",
+                intake_url=f"http://127.0.0.1:{nobody.port}",
+            )
         )
-    )
-    async with running_app(app) as c:
-        yield c
+        async with running_app(app) as c:
+            yield c

@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from libs.common.clock import FrozenClock
 from libs.common.contract.events import (
     Channel,
     ComponentForm,
@@ -28,7 +29,6 @@ from libs.common.messaging.outbox import Outbox
 from libs.common.messaging.tables import outbox
 from libs.common.testing import AUTH, running_app
 from services.reporting.app import create_app
-from services.reporting.clock import now
 from services.reporting.config import ReportingSettings
 from services.reporting.plans.loader import load_if_changed, read_plan_file, seed_files
 from services.reporting.tests.conftest import Feeder
@@ -516,12 +516,10 @@ class TestIndex766:
 
 class TestClock:
     async def test_now_is_read_once_at_the_boundary(self, reporting_url: str) -> None:
-        # the reports' generated_at and a plan's load time come from the one now() dependency, so a test (or the
-        # shared clock) decides them
+        # the reports' generated_at and a plan's load time come from the runtime's clock, so a test decides them
         fixed = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
         app = create_app(ReportingSettings(database_url=reporting_url, kafka_enabled=False))
-        app.dependency_overrides[now] = lambda: fixed
-        async with running_app(app) as c:
+        async with running_app(app, clock=FrozenClock(fixed)) as c:
             form = await c.get("/reports/results-form", params={"year": 2024, "quarter": 1}, headers=LEADER)
             index = await c.get("/reports/index-766", params={"year": 2024, "quarter": 1}, headers=LEADER)
             plan = await c.post("/plans", json=TestPlansApi.PLAN, headers=LEADER)

@@ -15,7 +15,7 @@ from libs.common.settings import ServiceSettings, service_config
 from libs.common.standins.gateway import MessageGateway
 from libs.common.standins.server import serving
 from libs.common.standins.smtp import smtp_server
-from libs.common.testing import free_port
+from libs.common.testing import HeldPort
 from services.intake.integrations.channels import SmsGatewaySender, SmtpSender, ZnsSender, international_phone
 from services.intake.integrations.notices import NoticeChannel, NoticeKind, NoticeTemplates, QuietHours, notice_delivery
 from services.intake.integrations.settings import IntegrationSettings
@@ -108,7 +108,8 @@ async def test_email() -> None:
         assert (refused.kind, refused.reason) == (OutcomeKind.PERMANENT, "smtp_550")
         server.refuse = 451
         assert (await send(payload, "k")).kind is OutcomeKind.RETRYABLE
-    nobody = await SmtpSender(host="127.0.0.1", port=free_port(), sender="m@x.vn", timeout_seconds=2)(payload, "k")
+    with HeldPort() as held:  # bound, never listening: connections are refused
+        nobody = await SmtpSender(host="127.0.0.1", port=held.port, sender="m@x.vn", timeout_seconds=2)(payload, "k")
     assert (nobody.kind, nobody.reason) == (OutcomeKind.RETRYABLE, "smtp_unreachable")
 
 
