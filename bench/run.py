@@ -76,6 +76,7 @@ async def main() -> None:
     bench = Bench(pg_url=args.pg_url, kafka=args.kafka, ports=list(range(low, high + 1)))
     only = [b.strip() for b in args.only.split(",") if b.strip()]
     started = time.perf_counter()
+    load_at_start = os.getloadavg()[0]
     pg = await postgres_settings(args.pg_url)
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)  # noqa: ASYNC221
     wrk_version = " ".join(wrk.stdout.split()[:2])
@@ -97,7 +98,9 @@ async def main() -> None:
     header = (
         f"motcua benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {(time.perf_counter() - started) / 60:.1f} min\n"
         f"machine: {machine()}\n{pg}; load: {wrk_version or 'wrk'}\n"
-        f"arguments: {' '.join(sys.argv[1:]) or '(defaults)'}"
+        f"arguments: {' '.join(sys.argv[1:]) or '(defaults)'}\n"
+        f"load average at start {load_at_start:.1f}, at end {os.getloadavg()[0]:.1f} (other work on the machine skews "
+        "absolute figures; the ratios compare runs made side by side)"
     )
     text = print_table(bench.rows, header)
     out = Path(args.out)
