@@ -63,9 +63,19 @@ lint: install
 contract: install
 	$(PY) scripts/generate_contract.py
 
+# Benchmarks (bench/run.py, docs/performance.md): a durable throwaway PostgreSQL and the local broker on their own
+# ports, wrk for the HTTP load (installed from Debian when missing and run as root). ~10 min at the default sizes.
+BENCH_PG_PORT ?= 56000
+BENCH_KAFKA_PORT ?= 56001
 bench: install
-	@set -euo pipefail; trap 'scripts/postgres.sh stop 55499' EXIT; scripts/postgres.sh start 55499; \
-	MOTCUA_TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:55499/postgres $(PY) bench/run.py $(BENCH_ARGS)
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } \
+	  || { echo "wrk is missing: sudo apt-get install -y wrk" >&2; exit 1; }
+	@set -euo pipefail; \
+	trap 'scripts/broker.sh stop $(BENCH_KAFKA_PORT); scripts/postgres.sh stop $(BENCH_PG_PORT)' EXIT; \
+	MOTCUA_PG_DURABLE=1 scripts/postgres.sh start $(BENCH_PG_PORT); \
+	scripts/broker.sh start $(BENCH_KAFKA_PORT); \
+	$(PY) bench/run.py --pg-url postgresql+asyncpg://postgres@127.0.0.1:$(BENCH_PG_PORT)/postgres \
+	  --kafka 127.0.0.1:$(BENCH_KAFKA_PORT) --ports 56010-56039 $(BENCH_ARGS)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,12 +1,15 @@
-"""Benchmarks, each printed as a ratio against a baseline measured in the same run on the same database.
+"""motcua benchmarks: every figure beside a baseline measured in the same run on the same durable PostgreSQL, as a
+ratio, in one table at the end. ``make bench`` starts a throwaway PostgreSQL (durable settings) and the local broker
+and runs this; ``make bench BENCH_ARGS="--dossiers 1000000 --fold-events 200000"`` for the issue's sizes.
 
-- fold: reporting's consumer path (decode, inbox dedupe, ledger, refold, set-based upserts; one transaction per
-  batch) against a baseline of inserting the same number of rows into a bare two-column table, batch for batch.
-- intake: receipts through the ASGI app (validation, code sequence, due date, dossier row, outbox row, commit)
-  against a baseline of the same number of GET /healthz through the same client.
+- receipts: intake under uvicorn vs a bare FastAPI + pydantic + one-insert endpoint, load from wrk (bench/receipts.py)
+- fold: reporting's catch-up on a backlog vs a bare aiokafka consume-decode-insert loop (bench/fold.py)
+- latency: receipt over HTTP → fact in reporting, at a fixed receipt rate (bench/latency.py)
+- reports: every report endpoint over N generated dossiers vs one GROUP BY (bench/reports.py)
+- rebuild: the rebuild command over growing topics, extrapolated to 10M events (bench/fold.py)
 
-Targets from the brief (fold ≥ 20k events/s, intake ≥ 500 dossiers/s with p95 < 50 ms) are printed beside the
-measures; nothing here asserts them. Run with ``make bench`` (starts a throwaway PostgreSQL on port 55499).
+The ratio column always reads "fraction of the baseline's speed": throughput ÷ baseline throughput, or baseline
+time ÷ time; 1.00 is as fast as the bare stack.
 """
 
 from __future__ import annotations
@@ -14,143 +17,96 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
+import platform
+import subprocess
 import sys
-import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert  # noqa: E402
+from bench import fold, latency, receipts, reports
+from bench.common import LOGS, Bench, pg_connect, print_table
 
-from libs.common.contract import Rating, TransferMode  # noqa: E402
-from libs.common.db import create_engine  # noqa: E402
-from libs.common.messaging.consumer import ConsumerRunner, Message  # noqa: E402
-from libs.common.testing import AUTH, running_app, service_database  # noqa: E402
+ALL = ("receipts", "fold", "latency", "reports", "rebuild")
 
 
-def report(name: str, measured: float, baseline: float, unit: str, target: str) -> None:
-    print(
-        f"{name:<28} {measured:>10.0f} {unit}   baseline {baseline:>10.0f} {unit}   ratio {measured / baseline:.3f}"
-        f"   (target {target})"
+def machine() -> str:
+    cpu = next(
+        (ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in ln),
+        platform.processor() or "unknown CPU",
     )
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    mem_kb = next(int(ln.split()[1]) for ln in meminfo if ln.startswith("MemTotal"))
+    return f"{os.cpu_count()} CPUs ({cpu}), {mem_kb / 1024 / 1024:.0f} GiB memory, Linux {platform.release()}"
 
 
-async def bench_fold(events_count: int, batch: int, backend: str, tmp: Path) -> None:
-    from services.reporting.fold.handlers import make_fold
-    from services.reporting.tests.factory import Dossier, vn
-
-    dossiers = []
-    start = vn(2026, 3, 2)
-    for i in range(events_count // 5):
-        received = start + timedelta(minutes=i)
-        d = Dossier(f"000.00.00.H56-260302-{i:06d}", received_at=received, due_at=received + timedelta(days=3))
-        d.transfer(received + timedelta(hours=1), mode=TransferMode.ELECTRONIC).resolve(received + timedelta(days=1))
-        d.return_(received + timedelta(days=2)).rate(received + timedelta(days=2), Rating.SATISFIED)
-        dossiers.append(d)
-    # Interleave by time across dossiers, as a live topic would deliver them.
-    envelopes = sorted((e for d in dossiers for e in d.envelopes()), key=lambda e: e.time)
-    messages = [Message("bench", 0, i, e.subject.encode(), e.to_bytes()) for i, e in enumerate(envelopes)]
-
-    async with service_database("reporting", backend, tmp) as url:
-        engine = create_engine(url)
-        runner = ConsumerRunner(
-            name="bench",
-            engine=engine,
-            handler=make_fold("bench-key"),
-            topics=["bench"],
-            bootstrap_servers="unused:1",
-            batch_size=batch,
-        )
-        t0 = time.perf_counter()
-        for i in range(0, len(messages), batch):
-            await runner.process(messages[i : i + batch])
-        fold_rate = len(messages) / (time.perf_counter() - t0)
-
-        scratch = Table("bench_baseline", MetaData(), Column("id", Integer, primary_key=True), Column("v", String(64)))
-        async with engine.begin() as conn:
-            await conn.run_sync(scratch.metadata.create_all)
-        t0 = time.perf_counter()
-        for i in range(0, len(messages), batch):
-            async with engine.begin() as conn:
-                await conn.execute(
-                    insert(scratch), [{"id": j, "v": "x"} for j in range(i, min(i + batch, len(messages)))]
-                )
-        base_rate = len(messages) / (time.perf_counter() - t0)
-        await engine.dispose()
-    report(f"fold ({backend})", fold_rate, base_rate, "events/s", "≥ 20000 events/s")
-
-
-async def bench_intake(count: int, concurrency: int, backend: str, tmp: Path) -> None:
-    from libs.common.contract import ProcedurePublished
-    from libs.common.db import session_factory
-    from services.intake.app import create_app
-    from services.intake.catalogue_replica import service as replica
-    from services.intake.config import IntakeSettings
-    from services.intake.tests.conftest import birth_registration_procedure
-
-    async with service_database("intake", backend, tmp) as url:
-        engine = create_engine(url)
-        async with session_factory(engine)() as session, session.begin():
-            snapshot = birth_registration_procedure()
-            await replica.store_procedure(session, ProcedurePublished(code=snapshot.code, procedure=snapshot))
-        await engine.dispose()
-        app = create_app(IntakeSettings(database_url=url, kafka_enabled=False, overdue_check_seconds=0))
-        body = {
-            "procedure_code": "1.001193",
-            "receiving_agency_code": "000.00.00.H56",
-            "receiving_level": "commune",
-            "channel": "online",
-            "applicant": {"kind": "person", "id_code": "001204012345", "name": "Nguyễn Văn A"},
-            "components": [{"code": "GKS", "form": "electronic", "digitised": True}],
-        }
-        async with running_app(app) as client:
-
-            async def run(call: object) -> tuple[float, list[float]]:
-                latencies: list[float] = []
-                queue = iter(range(count))
-
-                async def worker() -> None:
-                    for _ in queue:
-                        t = time.perf_counter()
-                        response = await call()  # type: ignore[operator]
-                        latencies.append(time.perf_counter() - t)
-                        assert response.status_code in (200, 201), response.text
-
-                t0 = time.perf_counter()
-                await asyncio.gather(*(worker() for _ in range(concurrency)))
-                return count / (time.perf_counter() - t0), latencies
-
-            rate, latencies = await run(lambda: client.post("/dossiers", json=body, headers=AUTH["desk"]))
-            base_rate, base_lat = await run(lambda: client.get("/healthz"))
-    p95 = statistics.quantiles(latencies, n=20)[-1] * 1000
-    base_p95 = statistics.quantiles(base_lat, n=20)[-1] * 1000
-    report(f"intake receipts ({backend})", rate, base_rate, "req/s", "≥ 500 dossiers/s")
-    print(
-        f"{'intake p95 latency':<28} {p95:>10.1f} ms        baseline {base_p95:>10.1f} ms        "
-        f"ratio {p95 / base_p95:.2f}   (target < 50 ms)"
-    )
+async def postgres_settings(url: str) -> str:
+    conn = await pg_connect(url)
+    try:
+        version = await conn.fetchval("SHOW server_version")
+        names = ("fsync", "synchronous_commit", "full_page_writes")
+        values = [f"{n}={await conn.fetchval(f'SHOW {n}')}" for n in names]
+    finally:
+        await conn.close()
+    if "fsync=off" in values or "synchronous_commit=off" in values:
+        raise SystemExit(f"PostgreSQL is not durable ({', '.join(values)}): start it with MOTCUA_PG_DURABLE=1")
+    return f"PostgreSQL {version} ({', '.join(values)})"
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--events", type=int, default=50_000)
-    parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--dossiers", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL"), help="postgresql+asyncpg://…/postgres")
+    parser.add_argument("--kafka", default=os.environ.get("BENCH_KAFKA"), help="host:port of the broker")
+    parser.add_argument("--ports", default="56010-56039", help="free ports the services may listen on")
+    parser.add_argument("--only", default=",".join(ALL), help=f"comma-separated subset of {', '.join(ALL)}")
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per receipt measurement")
+    parser.add_argument("--fold-events", type=int, default=100_000, help="backlog the fold catches up on")
+    parser.add_argument("--latency-rate", type=float, default=20.0, help="receipts per second")
+    parser.add_argument("--latency-seconds", type=int, default=15)
+    parser.add_argument("--dossiers", type=int, default=100_000, help="generated dossiers for the report endpoints")
+    parser.add_argument("--repeats", type=int, default=20, help="requests per report endpoint")
+    parser.add_argument("--rebuild-sizes", default="25000,50000,100000", help="events, comma-separated")
+    parser.add_argument("--out", default=str(LOGS / "latest.md"), help="where the table is written as well")
     args = parser.parse_args()
-    backend = "postgres" if os.environ.get("MOTCUA_TEST_POSTGRES_URL") else "sqlite"
-    print(f"motcua benchmarks on {backend}, {os.cpu_count()} CPUs, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-    with tempfile.TemporaryDirectory() as tmp:
-        await bench_fold(args.events, args.batch, backend, Path(tmp))
-        await bench_intake(args.dossiers, args.concurrency, backend, Path(tmp))
+    if not args.pg_url or not args.kafka:
+        parser.error("--pg-url and --kafka (or BENCH_PG_URL, BENCH_KAFKA) are required; `make bench` sets them")
+    low, high = (int(p) for p in args.ports.split("-"))
+    bench = Bench(pg_url=args.pg_url, kafka=args.kafka, ports=list(range(low, high + 1)))
+    only = [b.strip() for b in args.only.split(",") if b.strip()]
+    started = time.perf_counter()
+    load_at_start = os.getloadavg()[0]
+    pg = await postgres_settings(args.pg_url)
+    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)  # noqa: ASYNC221
+    wrk_version = " ".join(wrk.stdout.split()[:2])
+    print(f"motcua benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n{machine()}\n{pg}\n{wrk_version}", flush=True)
+    for name in only:
+        print(f"{name}…", flush=True)
+        if name == "receipts":
+            await receipts.run(bench, args.seconds)
+        elif name == "fold":
+            await fold.fold_catch_up(bench, args.fold_events)
+        elif name == "latency":
+            await latency.run(bench, args.latency_rate, args.latency_seconds)
+        elif name == "reports":
+            await reports.run(bench, args.dossiers, args.repeats)
+        elif name == "rebuild":
+            await fold.rebuild(bench, [int(s) for s in args.rebuild_sizes.split(",")])
+        else:
+            parser.error(f"unknown benchmark {name!r}")
+    header = (
+        f"motcua benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {(time.perf_counter() - started) / 60:.1f} min\n"
+        f"machine: {machine()}\n{pg}; load: {wrk_version or 'wrk'}\n"
+        f"arguments: {' '.join(sys.argv[1:]) or '(defaults)'}\n"
+        f"load average at start {load_at_start:.1f}, at end {os.getloadavg()[0]:.1f} (other work on the machine skews "
+        "absolute figures; the ratios compare runs made side by side)"
+    )
+    text = print_table(bench.rows, header)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n", encoding="utf-8")  # noqa: ASYNC240
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("MOTCUA_ENV", "test")
-    os.environ.setdefault("MOTCUA_LOG_LEVEL", "WARNING")
-    os.environ.setdefault("MOTCUA_LOG_JSON", "false")
     asyncio.run(main())

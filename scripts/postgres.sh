@@ -3,12 +3,18 @@
 #   scripts/postgres.sh start PORT   install if needed, create a fresh cluster in a temp dir, start it, print nothing else
 #   scripts/postgres.sh stop PORT    stop it and delete its files
 # Trust authentication on 127.0.0.1 only; durability settings off: this cluster holds nothing worth keeping.
+# MOTCUA_PG_DURABLE=1 keeps PostgreSQL's durable defaults (fsync, synchronous_commit, full_page_writes on): the
+# benchmarks use it, so that their figures include the commit's flush a production server pays.
 set -euo pipefail
 cmd=${1:?start|stop}; port=${2:-55432}
 root=$(cd "$(dirname "$0")/.." && pwd)
 state="$root/var/postgres-$port.dir"
 
 bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+durability() {
+  if [ "${MOTCUA_PG_DURABLE:-0}" = 1 ]; then echo "-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+  else echo "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"; fi
+}
 as_owner() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 install_if_missing() {
@@ -31,7 +37,7 @@ case "$cmd" in
     [ "$(id -u)" = 0 ] && chown postgres:postgres "$data"
     as_owner "$bin/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
     as_owner "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start \
-      -o "-p $port -k $data -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" >/dev/null
+      -o "-p $port -k $data -c listen_addresses=127.0.0.1 $(durability) -c max_connections=300" >/dev/null
     echo "postgres ready on 127.0.0.1:$port" ;;
   stop)
     [ -f "$state" ] || exit 0
