@@ -50,7 +50,9 @@ def templates() -> dict[str, list[Any]]:
         )
         for n, fate in enumerate(fates)
     }
-    d["on_time"].transfer(received + timedelta(hours=2), mode=TransferMode.ELECTRONIC).resolve(received + timedelta(days=2))
+    d["on_time"].transfer(received + timedelta(hours=2), mode=TransferMode.ELECTRONIC).resolve(
+        received + timedelta(days=2)
+    )
     d["on_time"].return_(received + timedelta(days=3)).rate(received + timedelta(days=3), Rating.SATISFIED)
     d["counter_fees"].assess(received, 50_000).resolve(received + timedelta(days=4))
     d["counter_fees"].return_(received + timedelta(days=4))
