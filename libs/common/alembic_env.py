@@ -22,9 +22,10 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     return False
 
 
-def run(service_metadata: MetaData) -> None:
+def run(service_metadata: MetaData, *extra: MetaData) -> None:
+    """``extra``: shared tables a service opted into (e.g. ``delivery_metadata``), so autogenerate keeps them."""
     config = context.config
-    target: list[MetaData] = [service_metadata, messaging_metadata, audit_metadata]
+    target: list[MetaData] = [service_metadata, messaging_metadata, audit_metadata, *extra]
     url = config.get_main_option("sqlalchemy.url")
     assert url, "sqlalchemy.url is not set"
     options: dict[str, Any] = {

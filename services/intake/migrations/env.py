@@ -1,4 +1,5 @@
 from libs.common.alembic_env import run
+from libs.common.delivery.tables import delivery_metadata
 from services.intake.models import Base
 
-run(Base.metadata)
+run(Base.metadata, delivery_metadata)
