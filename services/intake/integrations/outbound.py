@@ -281,18 +281,6 @@ def _notice_for(
     return None
 
 
-async def backfill(session: AsyncSession, out: Outbound, dossiers: list[Dossier], run_id: str) -> int:
-    """Enqueue each dossier's record as it now is; ``run_id`` is the cause, so re-running one run sends nothing
-    twice. Returns how many were enqueued."""
-    enqueued = 0
-    for dossier in dossiers:
-        d = sync_dossier(snapshot(dossier), out.codes, cause_id=f"backfill-{run_id}")
-        enqueued += await out.deliveries.enqueue(
-            session, d.target, d.idempotency_key, d.payload, ordering_key=d.ordering_key
-        )
-    return enqueued
-
-
 def portal_settled(outbox: Outbox) -> OnSettled:
     """The portal target's ``on_settled``: the synchronised (or failed) fact goes to the outbox in the transaction
     that records the delivery's end. Only the code, the service and the reason travel: no personal data."""

@@ -25,6 +25,7 @@ from libs.common.standins.server import serving
 from libs.common.testing import AUTH, assert_problem, running_app
 from services.intake.app import create_app
 from services.intake.config import IntakeSettings
+from services.intake.integrations import backfill
 from services.intake.integrations.notices import VIETNAM
 from services.intake.integrations.outbound import portal_settled
 from services.intake.integrations.portal import PORTAL_TARGET, SYNC_DOSSIER, SYNC_PROGRESS
@@ -328,3 +329,22 @@ class TestNotices:
             assert await worker.deliver_once("notice_sms") == 0  # once
             await worker.engine.dispose()
         assert len(gateway.sms) == 1 and gateway.sms[0]["brandname"] == "MOTCUA"
+
+
+class TestBackfill:
+    async def test_history_is_enqueued_once_per_run(
+        self, intake_url: str, portal: tuple[NationalPortal, str], http: httpx.AsyncClient
+    ) -> None:
+        async with running_app(create_app(integration_settings(intake_url))) as client:  # before the portal was on
+            code = await live(client)
+        assert await rows(intake_url) == []
+        _, base = portal
+        settings = integration_settings(intake_url, portal_enabled=True, portal_base_url=base)
+        first = await backfill.run(settings, run_id="r1", batch=1)
+        again = await backfill.run(settings, run_id="r1", batch=1)
+        assert (first.dossiers, first.enqueued, again.enqueued) == (1, 6, 0)  # the record, then the five steps
+        found = await rows(intake_url, PORTAL_TARGET)
+        assert [json.loads(r.payload)["service"] for r in found] == [SYNC_DOSSIER] + [SYNC_PROGRESS] * 5
+        assert {r.ordering_key for r in found} == {code}
+        record = json.loads(found[0].payload)["record"]
+        assert record["TrangThaiHoSo"] == "10"  # as it now is: returned
