@@ -77,6 +77,11 @@ def worker_for(settings: IntakeSettings, http: httpx.AsyncClient, clock: ManualC
     return DeliveryWorker(engine=engine, targets=targets, clock=clock)
 
 
+async def close(worker: DeliveryWorker) -> None:
+    await worker.stop()  # releases the per-target locks (their PostgreSQL connections) before the engine goes
+    await worker.engine.dispose()
+
+
 async def drain(worker: DeliveryWorker, target: str, clock: ManualClock, rounds: int = 50) -> None:
     """Deliver until nothing is due, moving the clock past any backoff."""
     for _ in range(rounds):
@@ -147,7 +152,7 @@ class TestPortalSynchronisation:
             code = await live(client)
             worker = worker_for(settings, http, clock)
             await drain(worker, PORTAL_TARGET, clock)
-            await worker.engine.dispose()
+            await close(worker)
             view = await client.get(f"/dossiers/{code}/deliveries", headers=AUTH["handler"])
 
         # receipt + the five record changes but the hand-over; one progress step per step
@@ -201,7 +206,7 @@ class TestPortalSynchronisation:
             assert stand_in.received(SYNC_DOSSIER) == []
             stand_in.come_back()
             await drain(worker, PORTAL_TARGET, clock)
-            await worker.engine.dispose()
+            await close(worker)
         assert [r["TrangThaiHoSo"] for r in stand_in.received(SYNC_DOSSIER)] == ["2", "5", "4", "9", "10"]
         assert [s["TrangThai"] for s in stand_in.received(SYNC_PROGRESS)] == LIFE_STATUSES
         assert {r.status for r in await rows(intake_url)} == {"delivered"}
@@ -231,7 +236,7 @@ class TestPortalSynchronisation:
             async with worker._sessions() as session, session.begin():
                 assert await Deliveries().replay(session, [found[0].id]) == [found[0].id]
             await drain(worker, PORTAL_TARGET, clock)
-            await worker.engine.dispose()
+            await close(worker)
         assert [r.status for r in await rows(intake_url, PORTAL_TARGET)] == ["delivered", "delivered"]
         assert len(stand_in.received(SYNC_DOSSIER)) == 1 and len(stand_in.received(SYNC_PROGRESS)) == 1
         types = [e["type"].rsplit(".", 1)[1] for e in await sync_events(intake_url, code)]
@@ -327,7 +332,7 @@ class TestNotices:
             clock.advance(2 * 3600)
             assert await worker.deliver_once("notice_sms") == 1
             assert await worker.deliver_once("notice_sms") == 0  # once
-            await worker.engine.dispose()
+            await close(worker)
         assert len(gateway.sms) == 1 and gateway.sms[0]["brandname"] == "MOTCUA"
 
 
