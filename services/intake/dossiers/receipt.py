@@ -53,6 +53,7 @@ async def receive_dossier(ctx: IntakeContext, data: s.DossierCreate, *, code: st
             f"The dossier cannot be received: {fields}",
             errors=[field_error((p.field,), p.message) for p in problems],
         )
+    imported = code is not None
     if code is None:
         sequence = await sequences.next_sequence(session, data.receiving_agency_code, local_day)
         code = dossier_code(data.receiving_agency_code, local_day, sequence)
@@ -107,7 +108,8 @@ async def receive_dossier(ctx: IntakeContext, data: s.DossierCreate, *, code: st
         },
     )
     session.add(dossier)
-    if data.notices is not None:
+    if data.notices is not None and not imported:
+        # An imported dossier's history must not text the citizen again: consent is given at a live receipt only.
         session.add(consent_row(code, data.notices, ctx.now))
     await session.flush()
     [received] = await ctx.outbox.append(

@@ -304,6 +304,20 @@ class TestNotices:
             ("email", "receipt", "pending"),
         ]
 
+    async def test_an_imported_dossier_sends_no_notice_for_its_history(self, intake_url: str) -> None:
+        consent = {"channels": ["sms"], "phone": "0912345678"}
+        row = dossier(
+            code="000.00.00.H56-260302-0042",
+            notices=consent,
+            steps=[
+                {"command": "request_supplement", "items": ["Giấy chứng sinh bản chính"], "reason": "Bản chụp không rõ"}
+            ],
+        )
+        async with running_app(create_app(self.notice_settings(intake_url))) as client:
+            report = (await client.post("/imports/dossiers", json=[row], headers=AUTH["ops"])).json()
+        assert report["accepted"] == 1, report
+        assert await rows(intake_url) == []
+
     async def test_consent_needs_the_address_of_each_channel(self, intake_url: str) -> None:
         async with running_app(create_app(self.notice_settings(intake_url))) as client:
             response = await client.post("/dossiers", json=dossier(notices={"channels": ["sms"]}), headers=AUTH["desk"])
