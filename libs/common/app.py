@@ -57,6 +57,8 @@ class Runtime:
     consumers: list[ConsumerRunner] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    # Called with the session after each request's commit (e.g. to wake a delivery worker the request fed).
+    after_commit: list[Callable[[AsyncSession], None]] = field(default_factory=list)
 
 
 def runtime(request: Request) -> Runtime:
@@ -72,6 +74,8 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
             yield session
         if session.info.get(SESSION_FLAG) and rt.relay is not None:
             rt.relay.wake()
+        for hook in rt.after_commit:
+            hook(session)
 
 
 # scope="function": commit before the response is sent, so a 2xx always means the change is durable.

@@ -3,9 +3,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 from libs.common.settings import ServiceSettings, service_config
+from services.intake.integrations.settings import IntegrationSettings
 
 
-class IntakeSettings(ServiceSettings):
+class IntakeSettings(ServiceSettings, IntegrationSettings):
     model_config = service_config("intake")
 
     service_name: str = "intake"

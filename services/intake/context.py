@@ -22,6 +22,7 @@ from libs.common.errors import field_error
 from libs.common.logging import correlation_id
 from libs.common.messaging.outbox import Outbox
 from services.intake.errors import CommandRejected
+from services.intake.integrations.outbound import Outbound
 
 
 def clock(rt: Runtime) -> datetime:
@@ -48,6 +49,12 @@ class IntakeContext:
     @property
     def outbox(self) -> Outbox:
         return self.runtime.outbox
+
+    @property
+    def outbound(self) -> Outbound | None:
+        """The outbound deliveries to enqueue with the change (None: every integration is off)."""
+        outbound: Outbound | None = self.runtime.extras.get("outbound")
+        return outbound
 
     @property
     def actor(self) -> str:

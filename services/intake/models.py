@@ -133,3 +133,19 @@ class QueueTicket(Base):
     called_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())
     served_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())
     served_by: Mapped[str | None] = mapped_column(String(120))
+
+
+class NoticeConsent(Base):
+    """The citizen's choice of notices for one dossier, recorded at receipt: channels and addresses, and the time of
+    an opt-out. Personal data: it stays in intake and never goes on a topic."""
+
+    __tablename__ = "notice_consent"
+
+    dossier_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    sms: Mapped[bool] = mapped_column(Boolean)
+    zalo: Mapped[bool] = mapped_column(Boolean)
+    by_email: Mapped[bool] = mapped_column(Boolean)
+    recorded_at: Mapped[datetime] = mapped_column(db.UtcDateTime())
+    opted_out_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())

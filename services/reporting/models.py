@@ -90,6 +90,7 @@ class DossierFact(Base):
     explained_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())
     rated_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime(), index=True)
     rating: Mapped[str | None] = mapped_column(String(16))
+    synced_to_portal_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())
     components: Mapped[int] = mapped_column(Integer)
     electronic_components: Mapped[int] = mapped_column(Integer)
     must_digitise: Mapped[int] = mapped_column(Integer)

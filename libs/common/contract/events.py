@@ -421,6 +421,34 @@ class DossierOverdue(EventPayload):
     at: AwareDatetime
 
 
+class DossierSyncedToPortal(EventPayload):
+    """The national portal accepted a record (``DongBoHoSoMC``) or a step (``CapNhatTienDoHoSoMC``) of a dossier.
+
+    Published by intake in the transaction that records the delivery's success; no personal data."""
+
+    event_name = "intake.dossier.synced_to_portal"
+    topic = Topic.DOSSIERS
+    subject_field = "dossier_code"
+    dossier_code: str
+    service: str  # "DongBoHoSoMC" | "CapNhatTienDoHoSoMC"
+    attempts: int
+    at: AwareDatetime
+
+
+class DossierSyncToPortalFailed(EventPayload):
+    """A record or step of a dossier is a dead letter: the portal refused it or retries ran out (``reason`` is the
+    failure's code, e.g. ``portal_02``). A replay that succeeds later publishes ``DossierSyncedToPortal``."""
+
+    event_name = "intake.dossier.sync_to_portal_failed"
+    topic = Topic.DOSSIERS
+    subject_field = "dossier_code"
+    dossier_code: str
+    service: str
+    reason: str
+    attempts: int
+    at: AwareDatetime
+
+
 class QueueTicketServed(EventPayload):
     event_name = "intake.queue.ticket_served"
     topic = Topic.QUEUE
@@ -556,6 +584,8 @@ EVENT_TYPES: tuple[type[EventPayload], ...] = (
     DossierExplained,
     DossierRated,
     DossierOverdue,
+    DossierSyncedToPortal,
+    DossierSyncToPortalFailed,
     QueueTicketServed,
     DocumentDigitised,
     DocumentReused,

@@ -38,6 +38,7 @@ from services.intake.errors import (
     NotLate,
     TransitionNotAllowed,
 )
+from services.intake.integrations import outbound
 from services.intake.models import Dossier, DossierStep
 
 
@@ -95,7 +96,18 @@ async def _record(
         )
     )
     await ctx.session.flush()
-    await ctx.outbox.append(ctx.session, event)
+    [appended] = await ctx.outbox.append(ctx.session, event)
+    await outbound.after_step(
+        ctx.session,
+        ctx.outbound,
+        dossier,
+        command,
+        str(appended.id),
+        actor=ctx.actor,
+        at=step.at,
+        now=ctx.now,
+        details={**(details or {}), "reason": note},
+    )
     return dossier
 
 

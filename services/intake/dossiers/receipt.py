@@ -14,6 +14,8 @@ from services.intake.domain.lifecycle import Status
 from services.intake.dossiers import repository
 from services.intake.dossiers import schemas as s
 from services.intake.errors import DossierExists, ReceiptRejected
+from services.intake.integrations import outbound
+from services.intake.integrations.consent import consent_row
 from services.intake.models import AgencyReplica, Dossier
 
 
@@ -51,6 +53,7 @@ async def receive_dossier(ctx: IntakeContext, data: s.DossierCreate, *, code: st
             f"The dossier cannot be received: {fields}",
             errors=[field_error((p.field,), p.message) for p in problems],
         )
+    imported = code is not None
     if code is None:
         sequence = await sequences.next_sequence(session, data.receiving_agency_code, local_day)
         code = dossier_code(data.receiving_agency_code, local_day, sequence)
@@ -105,8 +108,11 @@ async def receive_dossier(ctx: IntakeContext, data: s.DossierCreate, *, code: st
         },
     )
     session.add(dossier)
+    if data.notices is not None and not imported:
+        # An imported dossier's history must not text the citizen again: consent is given at a live receipt only.
+        session.add(consent_row(code, data.notices, ctx.now))
     await session.flush()
-    await ctx.outbox.append(
+    [received] = await ctx.outbox.append(
         session,
         DossierReceived(
             dossier_code=code,
@@ -139,6 +145,7 @@ async def receive_dossier(ctx: IntakeContext, data: s.DossierCreate, *, code: st
             postal_return_requested=data.postal_return_requested,
         ),
     )
+    await outbound.after_receipt(session, ctx.outbound, dossier, str(received.id), ctx.now)
     return dossier
 
 

@@ -17,6 +17,7 @@ from libs.common.contract import (
     TransferMode,
 )
 from services.intake.domain.codes import is_enterprise_code, is_procedure_code, personal_id_problem
+from services.intake.integrations.consent import NoticesIn
 from services.intake.schemas import AT_DESCRIPTION, check_agency_code
 
 
@@ -80,6 +81,7 @@ class DossierCreate(BaseModel):
     postal_return_requested: bool = False
     content: str | None = Field(None, max_length=2000, description="content of the request, as on form 01")
     at: AwareDatetime | None = Field(None, description="when it was received, if recorded later; never in the future")
+    notices: NoticesIn | None = Field(None, description="the citizen's consent to notices (SMS, Zalo, e-mail)")
 
     @field_validator("procedure_code")
     @classmethod

@@ -51,6 +51,7 @@ class IntegrationSettings(BaseSettings):
     email_rate_per_second: float = 5.0
 
     # The delivery worker, for every target
+    delivery_worker: bool = True  # run it in this process (off: another replica or a test drives it)
     delivery_poll_seconds: float = 1.0
     delivery_failure_threshold: int = 5
     delivery_open_seconds: float = 60.0

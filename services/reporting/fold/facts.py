@@ -32,6 +32,7 @@ from libs.common.contract.events import (
     DossierResolved,
     DossierReturned,
     DossierStopped,
+    DossierSyncedToPortal,
     DossierTransferred,
     DossierWithdrawn,
     EventPayload,
@@ -127,6 +128,8 @@ class DossierFact:
     explained_at: datetime | None = None
     rated_at: datetime | None = None
     rating: str | None = None
+    # when the national portal first accepted the dossier's record (DongBoHoSoMC): the 766 "synchronised" input
+    synced_to_portal_at: datetime | None = None
     components: int = 0
     electronic_components: int = 0
     must_digitise: int = 0
@@ -311,6 +314,9 @@ def _follow_ups(events: list[LedgerEvent]) -> Fields:
     if (rating := _last(events, DossierRated)) is not None:  # a citizen may change their rating: the latest counts
         f["rated_at"] = rating.at
         f["rating"] = rating.data.get("rating")
+    synced = [e for e in events if e.is_a(DossierSyncedToPortal) and e.data.get("service") == "DongBoHoSoMC"]
+    if synced:
+        f["synced_to_portal_at"] = synced[0].at
     return f
 
 

@@ -24,6 +24,8 @@ from libs.common.contract.events import (
     DossierResolved,
     DossierReturned,
     DossierStopped,
+    DossierSyncedToPortal,
+    DossierSyncToPortalFailed,
     DossierTransferred,
     DossierWithdrawn,
     EventPayload,
@@ -56,6 +58,8 @@ PRECEDENCE: dict[type[EventPayload], int] = {
     DossierWithdrawn: 13,
     DossierReturned: 14,
     DossierRated: 15,
+    DossierSyncedToPortal: 16,
+    DossierSyncToPortalFailed: 16,
 }
 # The contract classes whose events belong to a dossier's ledger (a digitised document needs a dossier code too).
 DOSSIER_EVENTS: tuple[type[EventPayload], ...] = tuple(PRECEDENCE)

@@ -3,7 +3,7 @@
 
 Scoring as the national portal does it: with a threshold T, full points if rate ≥ T, else rate × points / T; without
 one, rate × points; no denominator → no data (no points); rounded to 2 decimals. Where motcua's events cannot
-supply an input (publication dates in the national database, synchronisation with the national portal, feedback
+supply an input (publication dates in the national database, feedback
 handling, the personal data store), the indicator says so instead of inventing a value, and the total is reported
 over the points that could be assessed.
 """
@@ -62,13 +62,8 @@ CRITERIA = (
         2,
         missing="the catalogue's events do not say which of the national database's 7 parts are complete",
     ),
-    Criterion(
-        "transparency",
-        "synced_dossiers",
-        "Hồ sơ đồng bộ lên Cổng DVC quốc gia",
-        6,
-        missing="synchronisation with the national portal (DongBoHoSoMC) publishes no event",
-    ),
+    # received in the period and accepted by the national portal (intake's DossierSyncedToPortal, DongBoHoSoMC)
+    Criterion("transparency", "synced_dossiers", "Hồ sơ đồng bộ lên Cổng DVC quốc gia", 6),
     Criterion("progress", "in_time", "Hồ sơ giải quyết, đang giải quyết trong hạn", 20),
     Criterion(
         "online_service",
@@ -174,6 +169,7 @@ def inputs(g: GroupedData, scopes: Sequence[Scope]) -> dict[str, tuple[int, int,
             else (0, 0, None)
         ),
         "reuse": _rate(d["received_reused"], d["received"]),
+        "synced_dossiers": _rate(d["received_synced"], d["received"]),
         "population_identity": _rate(d["received_online_identified"], d["received_online"]),
         "_satisfied_share": _rate(d["rated_satisfied"], d["rated"]),
         "_late_rate": _rate(d["finished_late"], d["finished"]),

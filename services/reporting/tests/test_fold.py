@@ -13,6 +13,8 @@ from libs.common.contract.envelope import Envelope
 from libs.common.contract.events import (
     Channel,
     ComponentForm,
+    DossierSyncedToPortal,
+    DossierSyncToPortalFailed,
     PaymentChannel,
     Rating,
     ReturnChannel,
@@ -91,6 +93,24 @@ class TestFoldDossier:
         assert f.rating == "very_satisfied"  # the latest rating counts
         assert f.applicant_hash == pseudonym(PSEUDONYM_KEY, "001204012345")
         assert len(f.payments) == 1 and f.payments[0].succeeded
+
+    def test_synchronised_when_the_portal_first_accepts_the_record(self) -> None:
+        d = Dossier("000.00.00.H56-240102-0009", received_at=vn(2024, 1, 2, 8), due_at=vn(2024, 1, 5, 17))
+        d.add(
+            DossierSyncedToPortal(dossier_code=d.code, service="CapNhatTienDoHoSoMC", attempts=1, at=vn(2024, 1, 2, 9))
+        )
+        assert fold_dossier(d.code, ledger(d.envelopes())).synced_to_portal_at is None  # a step is not the record
+        d.add(
+            DossierSyncToPortalFailed(
+                dossier_code=d.code, service="DongBoHoSoMC", reason="portal_02", attempts=1, at=vn(2024, 1, 2, 10)
+            )
+        )
+        assert fold_dossier(d.code, ledger(d.envelopes())).synced_to_portal_at is None  # refused: not synchronised
+        for hour in (12, 11):  # replayed, then a later change: the first acceptance counts, whatever the order
+            d.add(
+                DossierSyncedToPortal(dossier_code=d.code, service="DongBoHoSoMC", attempts=2, at=vn(2024, 1, 2, hour))
+            )
+        assert fold_dossier(d.code, ledger(d.envelopes())).synced_to_portal_at == vn(2024, 1, 2, 11)
 
     def test_same_fact_in_any_order_with_duplicates(self) -> None:
         events = ledger(full_life().envelopes())

@@ -41,6 +41,7 @@ def test_index_on_hand_built_facts() -> None:
             reused=True,
             identified=True,
             payments=paid,
+            synced_to_portal_at=IN,
         ),
         finished(
             "B",
@@ -53,7 +54,13 @@ def test_index_on_hand_built_facts() -> None:
             all_digitised=False,
             reused=True,
         ),
-        fact("C", received_at=IN, initial_due_at=vn(2024, 4, 10), due_at=vn(2024, 4, 10)),  # within its deadline
+        fact(  # within its deadline; synchronised after the quarter: still counts (the portal has it)
+            "C",
+            received_at=IN,
+            initial_due_at=vn(2024, 4, 10),
+            due_at=vn(2024, 4, 10),
+            synced_to_portal_at=vn(2024, 4, 2),
+        ),
         fact("D", received_at=IN, initial_due_at=vn(2024, 2, 5), due_at=vn(2024, 2, 5)),  # overdue at the end
     ]
     result = index(group_facts(facts, W))
@@ -76,9 +83,10 @@ def test_index_on_hand_built_facts() -> None:
     # no certified copy and no catalogue: no data, no points
     assert criteria["e_certified_copy"]["no_data"] and criteria["payable_online_procedures"]["no_data"]
     # inputs the events cannot supply say so
-    assert criteria["synced_dossiers"]["available"] is False
-    assert criteria["synced_dossiers"]["reason"].startswith("not available from events")
+    # synchronised to the national portal: A and C of 4 received → 50% × 6 = 3 (no threshold)
+    synced = criteria["synced_dossiers"]
+    assert (synced["available"], synced["numerator"], synced["denominator"], synced["score"]) == (True, 2, 4, 3.0)
     assert criteria["late_and_complaints"]["partial"] == {"late": 1, "finished": 2, "late_rate": 50.0}
-    # total 10 + 12 + 2 + 3 + 3 + 2.5 + 1.25 + 1 = 34.75 over 20 + 12 + 2 + 6 + 6 + 4 + 2 + 2 = 54 assessed points
-    assert (result["total"], result["assessed_points"]) == (34.75, 54)
-    assert result["total_over_assessed"] == round(34.75 * 100 / 54, 2)
+    # total 3 + 10 + 12 + 2 + 3 + 3 + 2.5 + 1.25 + 1 = 37.75 over 6 + 20 + 12 + 2 + 6 + 6 + 4 + 2 + 2 = 60 points
+    assert (result["total"], result["assessed_points"]) == (37.75, 60)
+    assert result["total_over_assessed"] == round(37.75 * 100 / 60, 2)
