@@ -192,7 +192,7 @@ class TestClock:
         assert result["outcome"] == "on_time"
         events = await events_of(shared_url, code)
         received = dict(events)["dossier.supplement_received"]
-        assert received["paused_seconds"] == 14400 and received["sequence"] == 1
+        assert received["paused_seconds"] == 16200 and received["sequence"] == 1
         assert dict(events)["dossier.resolved"]["due_at"].startswith("2026-05-06T09:00:00")
         assert dict(events)["dossier.resolved"]["result_refs"] == [f"{code}-KQ1"]
 
