@@ -187,13 +187,13 @@ class TestClock:
         assert datetime.fromisoformat(resumed["due_at"]) == datetime(2026, 5, 6, 9, 30, tzinfo=UTC)  # 16:30 +07
         assert resumed["paused_seconds"] == 4 * 3600 + 1800
         assert resumed["initial_due_at"] != resumed["due_at"]
-        # Finished Wed 6 May 15:00: late against the original 10:00, on time against 16:00 in force.
+        # Finished Wed 6 May 15:00: late against the original 10:00, on time against 16:30 in force.
         result = (await send(shared_client, code, "resolve", at="2026-05-06T15:00:00+07:00")).json()
         assert result["outcome"] == "on_time"
         events = await events_of(shared_url, code)
         received = dict(events)["dossier.supplement_received"]
         assert received["paused_seconds"] == 16200 and received["sequence"] == 1
-        assert dict(events)["dossier.resolved"]["due_at"].startswith("2026-05-06T09:00:00")
+        assert dict(events)["dossier.resolved"]["due_at"].startswith("2026-05-06T09:30:00")
         assert dict(events)["dossier.resolved"]["result_refs"] == [f"{code}-KQ1"]
 
     async def test_a_second_request_to_supplement_makes_it_late(self, shared_client: httpx.AsyncClient) -> None:
