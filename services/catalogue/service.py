@@ -27,7 +27,7 @@ from libs.common.errors import DomainError, field_error
 from libs.common.messaging.outbox import Outbox
 from services.catalogue import repository
 from services.catalogue import schemas as s
-from services.catalogue.domain import indicators, rules
+from services.catalogue.domain import hours, indicators, rules
 from services.catalogue.domain.text import fold
 from services.catalogue.domain.versions import (
     Availability,
@@ -325,6 +325,8 @@ async def put_agency(ctx: Context, code: str, data: s.AgencyIn) -> Agency:
     for index, procedure_code in enumerate(data.procedure_codes):
         if procedure_code not in known:
             errors.append(field_error(("procedure_codes", index), f"no procedure {procedure_code} in the catalogue"))
+    for day in hours.clashing_days(data.extra_holidays, data.extra_working_days):
+        errors.append(field_error(("extra_working_days",), f"{day.isoformat()} is also an extra holiday"))
     if errors:
         raise AgencyInvalid(
             "The agency cannot be saved: " + "; ".join(f"{e['field']}: {e['msg']}" for e in errors), errors=errors
@@ -342,6 +344,9 @@ async def put_agency(ctx: Context, code: str, data: s.AgencyIn) -> Agency:
     agency.desks = list(data.desks)
     agency.desk_officers = data.desk_officers
     agency.procedure_codes = procedure_codes
+    agency.opening_sessions = data.opening_sessions
+    agency.extra_holidays = sorted({day.isoformat() for day in data.extra_holidays})
+    agency.extra_working_days = sorted({day.isoformat() for day in data.extra_working_days})
     agency.updated_at = ctx.now
     await repository.replace_agency_procedures(ctx.session, code, procedure_codes)
     await ctx.session.flush()
@@ -359,6 +364,9 @@ def agency_event(agency: Agency) -> AgencyPublished:
         desks=list(agency.desks),
         desk_officers=agency.desk_officers,
         procedure_codes=list(agency.procedure_codes),
+        opening_sessions=agency.opening_sessions,
+        extra_holidays=[date.fromisoformat(day) for day in agency.extra_holidays or []],
+        extra_working_days=[date.fromisoformat(day) for day in agency.extra_working_days or []],
     )
 
 
