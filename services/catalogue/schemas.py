@@ -104,6 +104,9 @@ class ProcedureContent(_In):
     certification: bool = False
     public: bool = Field(True, description="made public (on the portal) as well as published by decision")
     process: list[StepIn] = []
+    public_in_national_db_on: date | None = Field(
+        None, description="the day the procedure was made public in the national procedure database, once it is"
+    )
 
 
 class ProcedureCreate(ProcedureContent):
@@ -139,6 +142,7 @@ def snapshot_parts(content: ProcedureContent) -> dict[str, object]:
         "certification": content.certification,
         "public": content.public,
         "process": [ProcessStep(**s.model_dump()) for s in content.process],
+        "public_in_national_db_on": content.public_in_national_db_on,
     }
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.common.calendar import VN_TZ
+from libs.common.calendar import VN_TZ, CalendarSettings, WorkingCalendar
 from libs.common.contract import (
     AgencyPublished,
     DecisionRef,
@@ -27,7 +28,7 @@ from libs.common.errors import DomainError, field_error
 from libs.common.messaging.outbox import Outbox
 from services.catalogue import repository
 from services.catalogue import schemas as s
-from services.catalogue.domain import hours, indicators, rules
+from services.catalogue.domain import hours, indicators, rules, transparency
 from services.catalogue.domain.text import fold
 from services.catalogue.domain.versions import (
     Availability,
@@ -91,7 +92,17 @@ def check_content(content: s.ProcedureContent) -> None:
     )
 
 
+@cache
+def province_calendar() -> WorkingCalendar:
+    """The province's calendar, for the publication deadlines (built on first use, not at import)."""
+    return WorkingCalendar.from_settings(CalendarSettings())
+
+
 def _snapshot(code: str, number: int, content: s.ProcedureContent, decision: s.DecisionIn) -> ProcedureSnapshot:
+    due = transparency.deadlines(province_calendar(), decision.signed_on, decision.effective_on)
+    missing = transparency.missing_components(
+        name=content.name, steps=content.process, components=content.components, results=content.results
+    )
     return ProcedureSnapshot.model_validate(
         {
             "code": code,
@@ -100,6 +111,10 @@ def _snapshot(code: str, number: int, content: s.ProcedureContent, decision: s.D
             "decision": DecisionRef(**decision.model_dump()),
             "in_force_from": decision.effective_on,
             "in_force_until": None,
+            "publication_due_on": due.publication_due_on,
+            "national_db_due_on": due.national_db_due_on,
+            "components_complete": not missing,
+            "missing_components": missing,
         }
     )
 
@@ -129,6 +144,7 @@ def _version_row(snapshot: ProcedureSnapshot, now: datetime) -> ProcedureVersion
         decision_signed_on=snapshot.decision.signed_on,
         in_force_from=snapshot.in_force_from,
         in_force_until=snapshot.in_force_until,
+        public_in_national_db_on=snapshot.public_in_national_db_on,
         snapshot=snapshot.model_dump(mode="json"),
         recorded_at=now,
     )
@@ -288,12 +304,32 @@ def summary(row: ProcedureVersion) -> s.ProcedureSummary:
     )  # fmt: skip
 
 
+def _entry(row: ProcedureVersion) -> indicators.CatalogueEntry:
+    snapshot = ProcedureSnapshot.model_validate(row.snapshot)
+    return indicators.CatalogueEntry(
+        row.code,
+        row.version,
+        row.online_level,
+        row.public,
+        row.in_force_from,
+        row.in_force_until,
+        signed_on=snapshot.decision.signed_on,
+        publication_due_on=snapshot.publication_due_on,
+        public_in_national_db_on=snapshot.public_in_national_db_on,
+        national_db_due_on=snapshot.national_db_due_on,
+        components_complete=snapshot.components_complete,
+    )
+
+
 async def catalogue_indicators(session: AsyncSession, on: date) -> s.IndicatorsRead:
-    entries = [
-        indicators.CatalogueEntry(r.code, r.version, r.online_level, r.public, r.in_force_from, r.in_force_until)
-        for r in await repository.all_versions(session)
+    entries = [_entry(r) for r in await repository.all_versions(session)]
+    rates = [
+        indicators.online_service_coverage(entries, on),
+        indicators.published_rate(entries, on),
+        indicators.published_on_time_rate(entries, on),
+        indicators.national_db_on_time_rate(entries, on),
+        indicators.components_complete_rate(entries, on),
     ]
-    rates = [indicators.online_service_coverage(entries, on), indicators.published_rate(entries, on)]
     return s.IndicatorsRead(
         on=on,
         indicators=[
