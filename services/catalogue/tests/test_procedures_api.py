@@ -51,9 +51,6 @@ class TestPublish:
         served = {i["indicator"]: i for i in (await client.get("/indicators", params=on)).json()["indicators"]}
         published_on_time = served["published_on_time_rate"]
         assert (published_on_time["numerator"], published_on_time["denominator"]) == (1, 1)
-            1,
-            1,
-        )
         assert served["national_db_on_time_rate"]["value"] == 100.0
         assert served["components_complete_rate"]["value"] == 0.0
 
