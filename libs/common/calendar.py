@@ -40,6 +40,8 @@ from libs.common.contract.events import LimitUnit
 
 __all__ = [
     "VN_TZ",
+    "AgencyHours",
+    "CalendarBook",
     "CalendarSettings",
     "LimitUnit",
     "TimeLimit",
@@ -88,7 +90,8 @@ class WorkingHours:
     procedure is due *at* closing time).
     """
 
-    sessions: tuple[tuple[time, time], ...] = ((time(7, 30), time(11, 30)), (time(13, 30), time(17, 0)))
+    # The province default (docs/domain.md §Working hours): 07:00–11:30 and 13:30–17:00, 4.5 h + 3.5 h = 8 h.
+    sessions: tuple[tuple[time, time], ...] = ((time(7, 0), time(11, 30)), (time(13, 30), time(17, 0)))
 
     def __post_init__(self) -> None:
         if not self.sessions:
@@ -105,7 +108,7 @@ class WorkingHours:
 
     @classmethod
     def parse(cls, text: str) -> WorkingHours:
-        """Read ``"07:30-11:30,13:30-17:00"``."""
+        """Read ``"07:00-11:30,13:30-17:00"``."""
         sessions: list[tuple[time, time]] = []
         for part in text.split(","):
             if not part.strip():
@@ -215,6 +218,18 @@ class WorkingCalendar:
         self._span: _Span | None = None
         if years is not None and len(years):
             self._extend(min(years), max(years))
+
+    @property
+    def extra_holidays(self) -> frozenset[date]:
+        return self._extra_holidays
+
+    @property
+    def removed_holidays(self) -> frozenset[date]:
+        return self._removed_holidays
+
+    @property
+    def extra_working_days(self) -> frozenset[date]:
+        return self._extra_working_days
 
     @classmethod
     def from_settings(cls, settings: CalendarSettings) -> WorkingCalendar:
@@ -460,6 +475,74 @@ class WorkingCalendar:
         return self.add_working_time(due_at, paused)
 
 
+@dataclass(frozen=True)
+class AgencyHours:
+    """What an agency changes in the province calendar, as the catalogue publishes it (``AgencyPublished``'s
+    ``opening_sessions``, ``extra_holidays``, ``extra_working_days``; docs/domain.md §Working hours).
+
+    ``opening_sessions`` (``"07:00-11:30,13:30-17:00"``) replaces the province's sessions; ``None`` keeps them.
+    """
+
+    opening_sessions: str | None = None
+    extra_holidays: frozenset[date] = frozenset()
+    extra_working_days: frozenset[date] = frozenset()
+
+    @classmethod
+    def of(
+        cls,
+        opening_sessions: str | None = None,
+        extra_holidays: Iterable[date] | None = None,
+        extra_working_days: Iterable[date] | None = None,
+    ) -> AgencyHours:
+        return cls(opening_sessions or None, frozenset(extra_holidays or ()), frozenset(extra_working_days or ()))
+
+    def is_empty(self) -> bool:
+        return self.opening_sessions is None and not self.extra_holidays and not self.extra_working_days
+
+
+class CalendarBook:
+    """The province calendar and one calendar per distinct set of agency overrides, built once and shared.
+
+    An agency's calendar is the province's with the agency's sessions (if it has its own) and its days: the agency's
+    extra holidays are off even where the province made them working days, its extra working days are worked even
+    where the province gave them off. Calendars are cached by the overrides themselves, not by agency code, so an
+    agency whose hours change gets a new calendar on its next look-up and agencies with the same hours share one.
+    """
+
+    _MAX_CACHED = 4096  # far more than a province's agencies; a bound only against a runaway caller
+
+    def __init__(self, province: WorkingCalendar) -> None:
+        self.province = province
+        self._lock = threading.Lock()
+        self._calendars: dict[AgencyHours, WorkingCalendar] = {}
+
+    def for_agency(self, hours: AgencyHours | None) -> WorkingCalendar:
+        """The calendar of an agency with these overrides (the province's when there are none)."""
+        if hours is None or hours.is_empty():
+            return self.province
+        calendar = self._calendars.get(hours)
+        if calendar is not None:
+            return calendar
+        calendar = self._build(hours)
+        with self._lock:
+            if len(self._calendars) >= self._MAX_CACHED:
+                self._calendars.clear()
+            return self._calendars.setdefault(hours, calendar)
+
+    def _build(self, hours: AgencyHours) -> WorkingCalendar:
+        clash = hours.extra_holidays & hours.extra_working_days
+        if clash:
+            days = ", ".join(sorted(day.isoformat() for day in clash))
+            raise ValueError(f"an agency's extra_holidays and extra_working_days both list {days}")
+        province = self.province
+        return WorkingCalendar(
+            hours=WorkingHours.parse(hours.opening_sessions) if hours.opening_sessions else province.hours,
+            extra_holidays=(province.extra_holidays - hours.extra_working_days) | hours.extra_holidays,
+            removed_holidays=province.removed_holidays - hours.extra_holidays,
+            extra_working_days=(province.extra_working_days - hours.extra_holidays) | hours.extra_working_days,
+        )
+
+
 DateList = Annotated[list[date], NoDecode]
 
 
@@ -474,7 +557,7 @@ class CalendarSettings(BaseSettings):
     extra_holidays: DateList = Field(default_factory=list)
     removed_holidays: DateList = Field(default_factory=list)
     extra_working_days: DateList = Field(default_factory=list)
-    opening_sessions: str = "07:30-11:30,13:30-17:00"
+    opening_sessions: str = "07:00-11:30,13:30-17:00"
 
     @field_validator("extra_holidays", "removed_holidays", "extra_working_days", mode="before")
     @classmethod

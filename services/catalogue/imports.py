@@ -164,7 +164,7 @@ COLUMNS = (
     "code", "name", "sector_code", "sector_name", "levels", "agency_kinds", "agency_codes", "time_limit",
     "time_limit_unit", "fees", "components", "results", "online_level", "postal_allowed", "cross_boundary_allowed",
     "inter_agency", "participating_agencies", "certification", "public", "process", "decision_number",
-    "decision_signed_on", "decision_effective_on",
+    "decision_signed_on", "decision_effective_on", "public_in_national_db_on",
 )  # fmt: skip
 REQUIRED_COLUMNS = {"code", "name", "sector_name", "levels", "time_limit"}
 
@@ -365,5 +365,6 @@ def excel_row(number: int, cells: dict[str, Any], defaults: DecisionDefaults) ->
         "public": cell("public", lambda v: True if _text(v) == "" else _bool(v), True),
         "process": cell("process", lambda v: [step(item) for item in _items(v)], []),
         "decision": decision,
+        "public_in_national_db_on": cell("public_in_national_db_on", _date),
     }
     return ImportRow(number, code, None if errors else data, tuple(errors))

@@ -63,6 +63,7 @@ class ProcedureVersion(Base):
     decision_signed_on: Mapped[date] = mapped_column(Date)
     in_force_from: Mapped[date] = mapped_column(Date)
     in_force_until: Mapped[date | None] = mapped_column(Date)  # last day in force (inclusive)
+    public_in_national_db_on: Mapped[date | None] = mapped_column(Date)  # docs/domain.md §Publication of procedures
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)  # ProcedureSnapshot as JSON
     recorded_at: Mapped[datetime] = mapped_column(db.UtcDateTime())
 
@@ -78,6 +79,10 @@ class Agency(Base):
     desks: Mapped[list[str]] = mapped_column(JSON)
     desk_officers: Mapped[int | None] = mapped_column(Integer)
     procedure_codes: Mapped[list[str]] = mapped_column(JSON)
+    # The agency's own working hours and days (docs/domain.md §Working hours); None / [] = the province's.
+    opening_sessions: Mapped[str | None] = mapped_column(String(100))
+    extra_holidays: Mapped[list[str]] = mapped_column(JSON, server_default="[]")  # ISO dates
+    extra_working_days: Mapped[list[str]] = mapped_column(JSON, server_default="[]")
     updated_at: Mapped[datetime] = mapped_column(db.UtcDateTime())
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from libs.common.contract import (
     AgencyCode,
@@ -24,6 +24,7 @@ from libs.common.contract import (
     TimeLimitData,
 )
 from libs.common.validation import CleanInput
+from services.catalogue.domain.hours import normalise_sessions
 from services.catalogue.domain.levels import Level
 
 Text = Annotated[str, Field(min_length=1, max_length=500)]
@@ -104,6 +105,9 @@ class ProcedureContent(_In):
     certification: bool = False
     public: bool = Field(True, description="made public (on the portal) as well as published by decision")
     process: list[StepIn] = []
+    public_in_national_db_on: date | None = Field(
+        None, description="the day the procedure was made public in the national procedure database, once it is"
+    )
 
 
 class ProcedureCreate(ProcedureContent):
@@ -139,6 +143,7 @@ def snapshot_parts(content: ProcedureContent) -> dict[str, object]:
         "certification": content.certification,
         "public": content.public,
         "process": [ProcessStep(**s.model_dump()) for s in content.process],
+        "public_in_national_db_on": content.public_in_national_db_on,
     }
 
 
@@ -202,6 +207,19 @@ class AgencyIn(_In):
     desks: list[Text] = Field([], description="one-stop desks (quầy) of the agency")
     desk_officers: int | None = Field(None, ge=0)
     procedure_codes: list[ProcedureCode] = Field([], description="procedures the agency handles")
+    opening_sessions: str | None = Field(
+        None,
+        description="the agency's own working sessions, in order, not overlapping, inside 05:00-22:00; "
+        "null = the province's (default 07:00-11:30,13:30-17:00)",
+        examples=["07:30-11:30,13:30-17:00"],
+    )
+    extra_holidays: list[date] = Field([], description="days the agency is closed besides the province's days off")
+    extra_working_days: list[date] = Field([], description="days the agency works besides the province's working days")
+
+    @field_validator("opening_sessions")
+    @classmethod
+    def _sessions(cls, value: str | None) -> str | None:
+        return normalise_sessions(value) if value else None
 
 
 class AgencyRead(BaseModel):
@@ -214,6 +232,9 @@ class AgencyRead(BaseModel):
     desks: list[str]
     desk_officers: int | None
     procedure_codes: list[str]
+    opening_sessions: str | None = None
+    extra_holidays: list[date] = []
+    extra_working_days: list[date] = []
 
 
 class AgencyPage(BaseModel):

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.common.calendar import VN_TZ
+from libs.common.calendar import VN_TZ, CalendarSettings, WorkingCalendar
 from libs.common.clock import Clock
 from libs.common.contract import (
     AgencyPublished,
@@ -28,7 +29,7 @@ from libs.common.errors import DomainError, field_error
 from libs.common.messaging.outbox import Outbox
 from services.catalogue import repository
 from services.catalogue import schemas as s
-from services.catalogue.domain import indicators, rules
+from services.catalogue.domain import hours, indicators, rules, transparency
 from services.catalogue.domain.text import fold
 from services.catalogue.domain.versions import (
     Availability,
@@ -92,7 +93,17 @@ def check_content(content: s.ProcedureContent) -> None:
     )
 
 
+@cache
+def province_calendar() -> WorkingCalendar:
+    """The province's calendar, for the publication deadlines (built on first use, not at import)."""
+    return WorkingCalendar.from_settings(CalendarSettings())
+
+
 def _snapshot(code: str, number: int, content: s.ProcedureContent, decision: s.DecisionIn) -> ProcedureSnapshot:
+    due = transparency.deadlines(province_calendar(), decision.signed_on, decision.effective_on)
+    missing = transparency.missing_components(
+        name=content.name, steps=content.process, components=content.components, results=content.results
+    )
     return ProcedureSnapshot.model_validate(
         {
             "code": code,
@@ -101,6 +112,10 @@ def _snapshot(code: str, number: int, content: s.ProcedureContent, decision: s.D
             "decision": DecisionRef(**decision.model_dump()),
             "in_force_from": decision.effective_on,
             "in_force_until": None,
+            "publication_due_on": due.publication_due_on,
+            "national_db_due_on": due.national_db_due_on,
+            "components_complete": not missing,
+            "missing_components": missing,
         }
     )
 
@@ -130,6 +145,7 @@ def _version_row(snapshot: ProcedureSnapshot, now: datetime) -> ProcedureVersion
         decision_signed_on=snapshot.decision.signed_on,
         in_force_from=snapshot.in_force_from,
         in_force_until=snapshot.in_force_until,
+        public_in_national_db_on=snapshot.public_in_national_db_on,
         snapshot=snapshot.model_dump(mode="json"),
         recorded_at=now,
     )
@@ -289,12 +305,32 @@ def summary(row: ProcedureVersion) -> s.ProcedureSummary:
     )  # fmt: skip
 
 
+def _entry(row: ProcedureVersion) -> indicators.CatalogueEntry:
+    snapshot = ProcedureSnapshot.model_validate(row.snapshot)
+    return indicators.CatalogueEntry(
+        row.code,
+        row.version,
+        row.online_level,
+        row.public,
+        row.in_force_from,
+        row.in_force_until,
+        signed_on=snapshot.decision.signed_on,
+        publication_due_on=snapshot.publication_due_on,
+        public_in_national_db_on=snapshot.public_in_national_db_on,
+        national_db_due_on=snapshot.national_db_due_on,
+        components_complete=snapshot.components_complete,
+    )
+
+
 async def catalogue_indicators(session: AsyncSession, on: date) -> s.IndicatorsRead:
-    entries = [
-        indicators.CatalogueEntry(r.code, r.version, r.online_level, r.public, r.in_force_from, r.in_force_until)
-        for r in await repository.all_versions(session)
+    entries = [_entry(r) for r in await repository.all_versions(session)]
+    rates = [
+        indicators.online_service_coverage(entries, on),
+        indicators.published_rate(entries, on),
+        indicators.published_on_time_rate(entries, on),
+        indicators.national_db_on_time_rate(entries, on),
+        indicators.components_complete_rate(entries, on),
     ]
-    rates = [indicators.online_service_coverage(entries, on), indicators.published_rate(entries, on)]
     return s.IndicatorsRead(
         on=on,
         indicators=[
@@ -326,6 +362,8 @@ async def put_agency(ctx: Context, code: str, data: s.AgencyIn) -> Agency:
     for index, procedure_code in enumerate(data.procedure_codes):
         if procedure_code not in known:
             errors.append(field_error(("procedure_codes", index), f"no procedure {procedure_code} in the catalogue"))
+    for day in hours.clashing_days(data.extra_holidays, data.extra_working_days):
+        errors.append(field_error(("extra_working_days",), f"{day.isoformat()} is also an extra holiday"))
     if errors:
         raise AgencyInvalid(
             "The agency cannot be saved: " + "; ".join(f"{e['field']}: {e['msg']}" for e in errors), errors=errors
@@ -343,6 +381,9 @@ async def put_agency(ctx: Context, code: str, data: s.AgencyIn) -> Agency:
     agency.desks = list(data.desks)
     agency.desk_officers = data.desk_officers
     agency.procedure_codes = procedure_codes
+    agency.opening_sessions = data.opening_sessions
+    agency.extra_holidays = sorted({day.isoformat() for day in data.extra_holidays})
+    agency.extra_working_days = sorted({day.isoformat() for day in data.extra_working_days})
     agency.updated_at = ctx.now
     await repository.replace_agency_procedures(ctx.session, code, procedure_codes)
     await ctx.session.flush()
@@ -360,6 +401,9 @@ def agency_event(agency: Agency) -> AgencyPublished:
         desks=list(agency.desks),
         desk_officers=agency.desk_officers,
         procedure_codes=list(agency.procedure_codes),
+        opening_sessions=agency.opening_sessions,
+        extra_holidays=[date.fromisoformat(day) for day in agency.extra_holidays or []],
+        extra_working_days=[date.fromisoformat(day) for day in agency.extra_working_days or []],
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from libs.common.validation import CleanInput
 from services.digitisation.domain.codes import HolderKind
@@ -51,6 +51,11 @@ class DocumentCreate(CleanInput):
     )
     valid_until: date | None = Field(None, description="last day of validity (inclusive); none: no expiry")
     file_sha256: str = Field(pattern=SHA256_HEX, description="SHA-256 of the stored file, lowercase hex")
+    at: AwareDatetime | None = Field(
+        None,
+        description="when it was digitised, if recorded later; never in the future, never before the document's "
+        "previous version. Defaults to now.",
+    )
 
 
 class DocumentRead(BaseModel):
@@ -90,6 +95,11 @@ class ReuseCreate(CleanInput):
 
     component_code: str = Field(min_length=1, max_length=60, description="the dossier component it stands for")
     document_id: str = Field(description="<identity code>.<document type code>, as the holder's view lists it")
+    at: AwareDatetime | None = Field(
+        None,
+        description="when it was taken from the warehouse, if recorded later; never in the future, never before the "
+        "document was digitised. Defaults to now; validity is judged on that day.",
+    )
 
 
 class ReuseRead(BaseModel):

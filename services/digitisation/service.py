@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +16,7 @@ from libs.common.errors import field_error
 from libs.common.messaging.outbox import Outbox
 from services.digitisation import repository
 from services.digitisation import schemas as s
-from services.digitisation.domain import warehouse
+from services.digitisation.domain import timing, warehouse
 from services.digitisation.domain.codes import document_id, is_dossier_code, split_document_id
 from services.digitisation.errors import (
     ConcurrentDigitisation,
@@ -104,6 +104,8 @@ async def record_document(ctx: Context, data: s.DocumentCreate) -> Recorded:
     for doc in existing:
         if warehouse.is_repeat(as_version(doc), data.file_sha256, data.dossier_code, data.component_code):
             return Recorded(doc, False, warehouse.validity(as_version(doc), existing[0].version, ctx.today))
+    at = data.at.astimezone(UTC) if data.at is not None else ctx.now
+    _check_at(timing.digitisation_problem(at, ctx.now, existing[0].created_at if existing else None), at)
     doc = Document(
         id=doc_id,
         version=warehouse.next_version(d.version for d in existing),
@@ -117,7 +119,7 @@ async def record_document(ctx: Context, data: s.DocumentCreate) -> Recorded:
         signed=data.signed,
         valid_until=data.valid_until,
         file_sha256=data.file_sha256,
-        created_at=ctx.now,
+        created_at=at,  # when it was digitised (docs/digitisation.md §Time)
         created_by=ctx.actor,
     )
     try:
@@ -138,7 +140,7 @@ async def record_document(ctx: Context, data: s.DocumentCreate) -> Recorded:
             dossier_code=doc.dossier_code,
             component_code=doc.component_code,
             signed=doc.signed,
-            at=ctx.now,
+            at=at,
         ),
     )
     return Recorded(doc, True, warehouse.validity(as_version(doc), doc.version, ctx.today))
@@ -180,11 +182,15 @@ async def record_reuse(ctx: Context, dossier_code: str, data: s.ReuseCreate) -> 
     docs = await repository.versions(ctx.session, data.document_id)
     if not docs:
         raise DocumentNotFound(f"No digitised document {data.document_id}")
-    versions = [as_version(d) for d in docs]
-    chosen = warehouse.offered(versions, ctx.today)
+    at = data.at.astimezone(UTC) if data.at is not None else ctx.now
+    _check_at(timing.reuse_problem(at, ctx.now, min(d.created_at for d in docs)), at)
+    # What the warehouse offered then: the versions digitised by that time, judged on that day.
+    on = at.astimezone(VN_TZ).date()
+    versions = [as_version(d) for d in docs if d.created_at <= at]
+    chosen = warehouse.offered(versions, on)
     if chosen is None:
         newest = versions[0]
-        reason = warehouse.validity(newest, newest.version, ctx.today)
+        reason = warehouse.validity(newest, newest.version, on)
         raise DocumentNotOffered(
             f"The warehouse does not offer {data.document_id}: its newest version ({newest.version}) is {reason.value}",
             validity=reason.value,
@@ -194,7 +200,7 @@ async def record_reuse(ctx: Context, dossier_code: str, data: s.ReuseCreate) -> 
         component_code=data.component_code,
         document_id=data.document_id,
         document_version=chosen.version,
-        reused_at=ctx.now,
+        reused_at=at,
         recorded_by=ctx.actor,
     )
     try:
@@ -210,10 +216,17 @@ async def record_reuse(ctx: Context, dossier_code: str, data: s.ReuseCreate) -> 
     await ctx.outbox.append(
         ctx.session,
         DocumentReused(
-            document_id=reuse.document_id, dossier_code=dossier_code, component_code=reuse.component_code, at=ctx.now
+            document_id=reuse.document_id, dossier_code=dossier_code, component_code=reuse.component_code, at=at
         ),
     )
     return reuse, True
+
+
+def _check_at(problem: str | None, at: datetime) -> None:
+    if problem is not None:
+        raise DocumentRejected(
+            f"Cannot be recorded at {at.isoformat()}: {problem}", errors=[field_error(("at",), problem)]
+        )
 
 
 def _same_reuse(recorded: Reuse, data: s.ReuseCreate) -> Reuse:

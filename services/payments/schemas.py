@@ -97,6 +97,11 @@ class PaymentRead(BaseModel):
 
 class ConfirmCreate(CleanInput):
     receipt_ref: str | None = Field(None, max_length=120, description="the receipt (biên lai) number, if any")
+    at: AwareDatetime | None = Field(
+        None,
+        description="when the money was received, if recorded later; never in the future, never before the payment "
+        "was created. Defaults to now.",
+    )
 
 
 class RefundCreate(CleanInput):
@@ -127,7 +132,11 @@ class ProviderNotification(CleanInput):
     amount_vnd: Vnd
     reason: str | None = Field(None, max_length=2000, description="why it failed")
     provider_ref: str | None = Field(None, max_length=120, description="the provider's transaction id")
-    at: AwareDatetime | None = Field(None, description="when it happened at the provider; default: on receipt")
+    at: AwareDatetime | None = Field(
+        None,
+        description="when it happened at the provider; default: on receipt. A time ahead of ours is taken as ours; "
+        "one before the payment was created is refused (422 naming at).",
+    )
 
 
 class CallbackResult(BaseModel):

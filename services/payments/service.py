@@ -18,7 +18,7 @@ from libs.common.idempotency import fingerprint, key_problem
 from libs.common.messaging.outbox import Outbox
 from services.payments import repository
 from services.payments import schemas as s
-from services.payments.domain import fees, reconciliation, signatures, states
+from services.payments.domain import fees, reconciliation, signatures, states, timing
 from services.payments.domain.states import Command, PaymentStatus
 from services.payments.errors import (
     AmountExceedsOutstanding,
@@ -290,8 +290,18 @@ async def confirm(ctx: Context, payment_id: str, data: s.ConfirmCreate) -> Payme
             command=Command.SUCCEED.value,
             allowed_commands=[],
         )
-    await _succeed(ctx, payment, ctx.now, ctx.actor, data.receipt_ref)
+    at = data.at.astimezone(UTC) if data.at is not None else ctx.now
+    _check_at(payment, at, ctx.now)
+    await _succeed(ctx, payment, at, ctx.actor, data.receipt_ref)
     return payment
+
+
+def _check_at(payment: Payment, at: datetime, now: datetime) -> None:
+    why = timing.problem(at, now, payment.created_at)
+    if why is not None:
+        raise PaymentRejected(
+            f"Payment {payment.id} cannot be settled at {at.isoformat()}: {why}", errors=[field_error(("at",), why)]
+        )
 
 
 def _notification(body: bytes) -> s.ProviderNotification:
@@ -318,6 +328,7 @@ async def provider_callback(ctx: Context, provider: str, body: bytes, signature:
         raise ProviderMismatch(f"Payment {payment.id} is not an online payment through {provider}")
     # The provider's time places the payment in its reporting period; a clock ahead of ours is not believed.
     at = min(note.at.astimezone(UTC), ctx.now) if note.at is not None else ctx.now
+    _check_at(payment, at, ctx.now)
     if note.status == "succeeded":
         if note.amount_vnd != payment.amount_vnd:
             raise AmountMismatch(

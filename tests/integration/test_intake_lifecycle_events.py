@@ -149,9 +149,10 @@ async def test_one_dossier_through_its_life_reaches_the_topic_in_order(
         "vn.motcua.intake.dossier.rated",
     ]
     data = [e["data"] for e in events]
-    # due Wed 6 May 10:00 (+07); paused Wed 29 Apr 15:00 – Mon 4 May 09:30 = 4 working hours -> 16:00 (+07)
+    # due Wed 6 May 10:00 (+07); paused Wed 29 Apr 15:00 – Mon 4 May 09:30 = Wed 15:00–17:00 + Mon 07:00–09:30
+    # = 4.5 working hours (recomputed for the 07:00 opening) -> 10:00–11:30, 13:30–16:30: 16:30 (+07)
     assert data[0]["due_at"] == "2026-05-06T03:00:00Z"
-    assert data[3]["paused_seconds"] == 4 * 3600 and data[3]["due_at"] == "2026-05-06T09:00:00Z"
-    assert data[4]["due_at"] == "2026-05-06T09:00:00Z" and data[4]["result_refs"] == [f"{code}-KQ1"]
+    assert data[3]["paused_seconds"] == 4 * 3600 + 1800 and data[3]["due_at"] == "2026-05-06T09:30:00Z"
+    assert data[4]["due_at"] == "2026-05-06T09:30:00Z" and data[4]["result_refs"] == [f"{code}-KQ1"]
     assert data[5]["channel"] == "electronic" and data[6]["rating"] == "very_satisfied"
     assert len({e["id"] for e in events}) == 7

@@ -189,6 +189,17 @@ class ProcedureSnapshot(BaseModel):
     decision: DecisionRef
     in_force_from: date
     in_force_until: date | None = None
+    # Decision 766 transparency facts (docs/domain.md §Publication of procedures); optional, added in v1.
+    # The day the procedure was made public in the national procedure database; None = not (yet) known there.
+    public_in_national_db_on: date | None = None
+    # The latest signing day of a decision published on time, and the last day for being public in the national
+    # database on time, both counted by the catalogue in working days; None in snapshots published before them.
+    publication_due_on: date | None = None
+    national_db_due_on: date | None = None
+    # All seven components of a procedure present (name, steps, manner of submission, dossier, time limit, fees,
+    # result); missing_components names those absent.
+    components_complete: bool | None = None
+    missing_components: list[str] = []
 
 
 class ProcedurePublished(EventPayload):
@@ -228,6 +239,11 @@ class AgencyPublished(EventPayload):
     desks: list[str] = []
     desk_officers: int | None = None
     procedure_codes: list[str] = []
+    # The agency's own working hours and days (docs/domain.md §Working hours); optional, added in v1. None / empty =
+    # the province's. Sessions as "07:00-11:30,13:30-17:00"; the days in Asia/Ho_Chi_Minh.
+    opening_sessions: str | None = None
+    extra_holidays: list[date] = []
+    extra_working_days: list[date] = []
 
 
 # ---------------------------------------------------------------- intake: dossiers

@@ -1,7 +1,9 @@
 """The working-day calendar (docs/domain.md §Working days, §Due time, §Pause). Every expectation is worked out by
 hand in a comment.
 
-Default working hours are 07:30–11:30 and 13:30–17:00: 4 h + 3.5 h = 7.5 h a working day.
+Default working hours are the province default, 07:00–11:30 and 13:30–17:00: 4.5 h + 3.5 h = 8 h a working day.
+The expectations that depend on the opening time were recomputed by hand when the default moved from 07:30 to 07:00
+(docs/domain.md §Working hours); each comment shows the new working.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import pytest
 
 from libs.common.calendar import (
     VN_TZ,
+    AgencyHours,
+    CalendarBook,
     CalendarSettings,
     LimitUnit,
     TimeLimit,
@@ -21,7 +25,7 @@ from libs.common.calendar import (
 )
 
 CALENDAR = WorkingCalendar(years=range(2025, 2028))
-DAY = timedelta(hours=7, minutes=30)
+DAY = timedelta(hours=8)
 
 
 def vn(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -157,22 +161,26 @@ class TestReceipt:
     def test_same_day_procedure(self) -> None:
         # Received Tue 3 Mar 2026 09:15: due at closing time, 17:00 (10:00 UTC).
         assert_utc(CALENDAR.due_at(vn(2026, 3, 3, 9, 15), SAME_DAY), datetime(2026, 3, 3, 10, 0, tzinfo=UTC))
-        # Received after closing (17:30): counts as Wed 4 Mar 07:30, due Wed 4 Mar 17:00.
+        # Received after closing (17:30): counts as Wed 4 Mar 07:00, due Wed 4 Mar 17:00.
         assert_utc(CALENDAR.due_at(vn(2026, 3, 3, 17, 30), SAME_DAY), vn(2026, 3, 4, 17, 0))
 
     def test_receipt_after_closing_time(self) -> None:
-        # Fri 6 Mar 2026 17:05 -> Mon 9 Mar 07:30; 2 working days: Tue 10 (1), Wed 11 (2) -> Wed 11 Mar 07:30.
-        assert_utc(CALENDAR.effective_receipt(vn(2026, 3, 6, 17, 5)), vn(2026, 3, 9, 7, 30))
-        assert_utc(CALENDAR.due_at(vn(2026, 3, 6, 17, 5), days(2)), vn(2026, 3, 11, 7, 30))
+        # Recomputed for the 07:00 opening: Fri 6 Mar 2026 17:05 -> Mon 9 Mar 07:00; 2 working days: Tue 10 (1),
+        # Wed 11 (2) -> Wed 11 Mar 07:00.
+        assert_utc(CALENDAR.effective_receipt(vn(2026, 3, 6, 17, 5)), vn(2026, 3, 9, 7, 0))
+        assert_utc(CALENDAR.due_at(vn(2026, 3, 6, 17, 5), days(2)), vn(2026, 3, 11, 7, 0))
         # Exactly at closing is not after closing.
         assert_utc(CALENDAR.effective_receipt(vn(2026, 3, 6, 17, 0)), vn(2026, 3, 6, 17, 0))
 
     def test_receipt_before_opening_and_on_a_day_off(self) -> None:
-        # Mon 9 Mar 06:00 -> Mon 9 Mar 07:30. Sun 8 Mar 10:00 -> Mon 9 Mar 07:30.
-        assert_utc(CALENDAR.effective_receipt(vn(2026, 3, 9, 6, 0)), vn(2026, 3, 9, 7, 30))
-        assert_utc(CALENDAR.effective_receipt(vn(2026, 3, 8, 10, 0)), vn(2026, 3, 9, 7, 30))
-        # On the eve of Tết (Mon 16 Feb 2026, a holiday) -> Mon 23 Feb 07:30.
-        assert_utc(CALENDAR.effective_receipt(vn(2026, 2, 16, 9, 0)), vn(2026, 2, 23, 7, 30))
+        # Recomputed for the 07:00 opening: Mon 9 Mar 06:00 -> Mon 9 Mar 07:00. Sun 8 Mar 10:00 -> Mon 9 Mar 07:00.
+        assert_utc(CALENDAR.effective_receipt(vn(2026, 3, 9, 6, 0)), vn(2026, 3, 9, 7, 0))
+        assert_utc(CALENDAR.effective_receipt(vn(2026, 3, 8, 10, 0)), vn(2026, 3, 9, 7, 0))
+        # 06:59 is still before opening; 07:00 sharp is inside the morning session.
+        assert_utc(CALENDAR.effective_receipt(vn(2026, 3, 9, 6, 59)), vn(2026, 3, 9, 7, 0))
+        assert_utc(CALENDAR.effective_receipt(vn(2026, 3, 9, 7, 0)), vn(2026, 3, 9, 7, 0))
+        # On the eve of Tết (Mon 16 Feb 2026, a holiday) -> Mon 23 Feb 07:00.
+        assert_utc(CALENDAR.effective_receipt(vn(2026, 2, 16, 9, 0)), vn(2026, 2, 23, 7, 0))
 
     def test_receipt_during_lunch(self) -> None:
         # Tue 3 Mar 12:10 -> 13:30; 1 working day -> Wed 4 Mar 13:30.
@@ -193,32 +201,34 @@ class TestReceipt:
 
 class TestWorkingTime:
     def test_a_working_hours_limit_spanning_a_night(self) -> None:
-        # Tue 3 Mar 15:00 + 4 h: 2 h to 17:00, 2 h from Wed 07:30 -> Wed 4 Mar 09:30.
-        assert_utc(CALENDAR.due_at(vn(2026, 3, 3, 15, 0), hours(4)), vn(2026, 3, 4, 9, 30))
-        # Fri 6 Mar 16:00 + 8 h: 1 h on Friday; Mon 9 Mar morning 4 h (5 h); 3 h from 13:30 -> Mon 16:30.
-        assert_utc(CALENDAR.due_at(vn(2026, 3, 6, 16, 0), hours(8)), vn(2026, 3, 9, 16, 30))
+        # Recomputed for the 07:00 opening: Tue 3 Mar 15:00 + 4 h: 2 h to 17:00, 2 h from Wed 07:00 -> Wed 4 Mar 09:00.
+        assert_utc(CALENDAR.due_at(vn(2026, 3, 3, 15, 0), hours(4)), vn(2026, 3, 4, 9, 0))
+        # Recomputed: Fri 6 Mar 16:00 + 8 h: 1 h on Friday; Mon 9 Mar morning 07:00–11:30 4.5 h (5.5 h); 2.5 h from
+        # 13:30 -> Mon 16:00.
+        assert_utc(CALENDAR.due_at(vn(2026, 3, 6, 16, 0), hours(8)), vn(2026, 3, 9, 16, 0))
         # Received in the lunch break, 12:00 + 1 h -> 13:30 + 1 h = 14:30.
         assert_utc(CALENDAR.due_at(vn(2026, 3, 3, 12, 0), hours(1)), vn(2026, 3, 3, 14, 30))
 
     def test_a_limit_that_ends_with_a_session_ends_at_its_closing(self) -> None:
-        # 14:00 + 3 h ends exactly at 17:00, not at the next opening. 07:30 + 4 h ends at 11:30.
+        # 14:00 + 3 h ends exactly at 17:00, not at the next opening. 07:30 + 4 h ends at 11:30 (the morning closing).
         assert_utc(CALENDAR.due_at(vn(2026, 3, 3, 14, 0), hours(3)), vn(2026, 3, 3, 17, 0))
         assert_utc(CALENDAR.due_at(vn(2026, 3, 3, 7, 30), hours(4)), vn(2026, 3, 3, 11, 30))
 
     def test_working_time_between(self) -> None:
-        # Thu 12 Feb 2026 15:00 -> Tue 24 Feb 09:00: 2 h (Thu) + 7.5 h (Fri 13) + Tết 14–22 nothing + 7.5 h (Mon 23)
-        # + 1.5 h (Tue 07:30–09:00) = 18.5 h.
+        # Recomputed for the 8-hour day: Thu 12 Feb 2026 15:00 -> Tue 24 Feb 09:00: 2 h (Thu) + 8 h (Fri 13) + Tết
+        # 14–22 nothing + 8 h (Mon 23) + 2 h (Tue 07:00–09:00) = 20 h.
         between = CALENDAR.working_time_between(vn(2026, 2, 12, 15, 0), vn(2026, 2, 24, 9, 0))
-        assert between == timedelta(hours=18, minutes=30)
+        assert between == timedelta(hours=20)
         assert CALENDAR.working_time_between(vn(2026, 2, 24, 9, 0), vn(2026, 2, 12, 15, 0)) == -between
         # Inside the lunch break and on a Sunday no working time passes.
         assert CALENDAR.working_time_between(vn(2026, 3, 3, 11, 40), vn(2026, 3, 3, 13, 20)) == timedelta(0)
         assert CALENDAR.working_time_between(vn(2026, 3, 8, 8, 0), vn(2026, 3, 8, 16, 0)) == timedelta(0)
 
     def test_moving_back(self) -> None:
-        # Tue 3 Mar 08:30 - 1 h -> 07:30 the same day; 07:30 - 1 h -> Mon 2 Mar 16:00; 13:30 - 2 h -> 09:30.
+        # Tue 3 Mar 08:30 - 1 h -> 07:30 the same day. Recomputed for the 07:00 opening: 07:30 - 1 h = 0.5 h back to
+        # 07:00, 0.5 h back from Mon 2 Mar 17:00 -> Mon 16:30. 13:30 - 2 h -> 09:30.
         assert_utc(CALENDAR.add_working_time(vn(2026, 3, 3, 8, 30), -timedelta(hours=1)), vn(2026, 3, 3, 7, 30))
-        assert_utc(CALENDAR.add_working_time(vn(2026, 3, 3, 7, 30), -timedelta(hours=1)), vn(2026, 3, 2, 16, 0))
+        assert_utc(CALENDAR.add_working_time(vn(2026, 3, 3, 7, 30), -timedelta(hours=1)), vn(2026, 3, 2, 16, 30))
         assert_utc(CALENDAR.add_working_time(vn(2026, 3, 3, 13, 30), -timedelta(hours=2)), vn(2026, 3, 3, 9, 30))
         # Moving by nothing keeps the instant, even outside working hours.
         assert_utc(CALENDAR.add_working_time(vn(2026, 3, 8, 10, 0), timedelta(0)), vn(2026, 3, 8, 10, 0))
@@ -230,11 +240,11 @@ class TestPause:
         # Thu 26, Fri 27, Mon 2 Mar, Tue 3 Mar -> Tue 3 Mar 10:00.
         due = CALENDAR.due_at(vn(2026, 2, 10, 10, 0), days(10))
         assert_utc(due, vn(2026, 3, 3, 10, 0))
-        # Paused Thu 12 Feb 15:00 -> Tue 24 Feb 09:00: 18.5 h of working time (see test_working_time_between).
-        # Tue 3 Mar from 10:00: 1.5 h + 3.5 h = 5 h (13.5 h left); Wed 4: 7.5 h (6 h left); Thu 5: 4 h morning
-        # (2 h left), 13:30 + 2 h -> Thu 5 Mar 15:30.
+        # Recomputed for the 8-hour day: paused Thu 12 Feb 15:00 -> Tue 24 Feb 09:00: 20 h of working time (see
+        # test_working_time_between). Tue 3 Mar from 10:00: 1.5 h + 3.5 h = 5 h (15 h left); Wed 4: 8 h (7 h left);
+        # Thu 5: 07:00–11:30 4.5 h (2.5 h left), 13:30 + 2.5 h -> Thu 5 Mar 16:00.
         pause = (vn(2026, 2, 12, 15, 0), vn(2026, 2, 24, 9, 0))
-        assert_utc(CALENDAR.paused_due_at(due, [pause]), vn(2026, 3, 5, 15, 30))
+        assert_utc(CALENDAR.paused_due_at(due, [pause]), vn(2026, 3, 5, 16, 0))
 
     def test_overlapping_pauses_count_once_and_a_pause_on_days_off_moves_nothing(self) -> None:
         due = vn(2026, 3, 3, 10, 0)
@@ -272,9 +282,11 @@ class TestNaiveDatetimes:
 class TestConfiguration:
     def test_working_hours(self) -> None:
         default = WorkingHours()
-        assert (default.opening(), default.closing()) == (time(7, 30), time(17, 0))
-        assert default.daily() == DAY
-        assert WorkingHours.parse("07:30-11:30, 13:30-17:00") == default
+        # The province default: 07:00–11:30 (4.5 h) and 13:30–17:00 (3.5 h) = 8 h, one working day.
+        assert (default.opening(), default.closing()) == (time(7, 0), time(17, 0))
+        assert default.daily() == DAY == timedelta(hours=8)
+        assert WorkingHours.parse("07:00-11:30, 13:30-17:00") == default
+        assert CalendarSettings().working_hours() == default
         with pytest.raises(ValueError):
             WorkingHours.parse("13:30-17:00,07:30-11:30")  # out of order
         with pytest.raises(ValueError):
@@ -302,6 +314,60 @@ class TestConfiguration:
             TimeLimit(-1, LimitUnit.WORKING_DAYS)
 
 
+class TestCalendarBook:
+    """Per-agency calendars (docs/domain.md §Working hours: configurable per agency)."""
+
+    def test_an_agency_without_overrides_uses_the_province_calendar(self) -> None:
+        book = CalendarBook(CALENDAR)
+        assert book.for_agency(None) is CALENDAR
+        assert book.for_agency(AgencyHours.of("", [], None)) is CALENDAR
+
+    def test_an_agency_with_its_own_sessions(self) -> None:
+        # An agency that keeps 07:30–11:30 and 13:30–17:00 (7.5 h): Fri 6 Mar 2026 17:05 counts from Mon 9 Mar 07:30,
+        # where the province's 07:00 opening would give 07:00. Mon 9 Mar 10:00 + 4 h there: 1.5 h to 11:30, 2.5 h
+        # from 13:30 -> 16:00 (the same at the province: its extra half hour is before 10:00).
+        book = CalendarBook(CALENDAR)
+        agency = book.for_agency(AgencyHours.of("07:30-11:30,13:30-17:00"))
+        assert agency.hours.daily() == timedelta(hours=7, minutes=30)
+        assert_utc(agency.effective_receipt(vn(2026, 3, 6, 17, 5)), vn(2026, 3, 9, 7, 30))
+        assert_utc(book.province.effective_receipt(vn(2026, 3, 6, 17, 5)), vn(2026, 3, 9, 7, 0))
+        assert_utc(agency.due_at(vn(2026, 3, 9, 10, 0), hours(4)), vn(2026, 3, 9, 16, 0))
+
+    def test_an_agency_day_off_and_an_agency_working_saturday(self) -> None:
+        # Received Fri 6 Mar 2026 10:00, 2 working days. Province: Mon 9 (1), Tue 10 (2) -> Tue 10 Mar 10:00.
+        # An agency off on Mon 9 Mar: Tue 10 (1), Wed 11 (2) -> Wed 11 Mar 10:00. An agency working Sat 7 Mar:
+        # Sat 7 (1), Mon 9 (2) -> Mon 9 Mar 10:00.
+        book = CalendarBook(CALENDAR)
+        off = book.for_agency(AgencyHours.of(extra_holidays=[date(2026, 3, 9)]))
+        saturday = book.for_agency(AgencyHours.of(extra_working_days=[date(2026, 3, 7)]))
+        assert_utc(CALENDAR.due_at(vn(2026, 3, 6, 10, 0), days(2)), vn(2026, 3, 10, 10, 0))
+        assert_utc(off.due_at(vn(2026, 3, 6, 10, 0), days(2)), vn(2026, 3, 11, 10, 0))
+        assert_utc(saturday.due_at(vn(2026, 3, 6, 10, 0), days(2)), vn(2026, 3, 9, 10, 0))
+
+    def test_the_agency_wins_over_the_province_and_keeps_the_province_days_it_does_not_touch(self) -> None:
+        # The province gives Mon 23 Feb 2026 off and works Sat 28 Feb; an agency works Mon 23 Feb and is off Sat 28.
+        # From Fri 13 Feb 10:00, 3 working days at the agency: Mon 23 (1), Tue 24 (2), Wed 25 (3) -> Wed 25 Feb 10:00.
+        province = WorkingCalendar(extra_holidays=[date(2026, 2, 23)], extra_working_days=[date(2026, 2, 28)])
+        agency = CalendarBook(province).for_agency(
+            AgencyHours.of(extra_holidays=[date(2026, 2, 28)], extra_working_days=[date(2026, 2, 23)])
+        )
+        assert agency.is_working_day(date(2026, 2, 23)) and not agency.is_working_day(date(2026, 2, 28))
+        assert_utc(agency.due_at(vn(2026, 2, 13, 10, 0), days(3)), vn(2026, 2, 25, 10, 0))
+        # An agency that only changes its hours still has the province's Mon 23 Feb off.
+        hours_only = CalendarBook(province).for_agency(AgencyHours.of("07:30-11:30,13:30-17:00"))
+        assert not hours_only.is_working_day(date(2026, 2, 23))
+
+    def test_calendars_are_cached_by_their_overrides(self) -> None:
+        book = CalendarBook(CALENDAR)
+        first = book.for_agency(AgencyHours.of("08:00-12:00,13:00-17:00", [date(2026, 3, 9)]))
+        assert book.for_agency(AgencyHours.of("08:00-12:00,13:00-17:00", [date(2026, 3, 9)])) is first
+        assert book.for_agency(AgencyHours.of("08:00-12:00,13:00-17:00")) is not first
+
+    def test_a_day_both_off_and_worked_is_refused(self) -> None:
+        with pytest.raises(ValueError, match="both list 2026-03-09"):
+            CalendarBook(CALENDAR).for_agency(AgencyHours.of(None, [date(2026, 3, 9)], [date(2026, 3, 9)]))
+
+
 def _receipts() -> list[datetime]:
     # Every 47 minutes from 1 Jan to 31 Mar 2026 (New Year, Tết, lunch breaks, nights, weekends), in UTC so that
     # the local clock time wanders over the whole day.
@@ -317,7 +383,7 @@ def _inside_working_hours(calendar: WorkingCalendar, at: datetime) -> bool:
 
 def test_property_due_times_are_inside_working_hours_and_last_n_working_days() -> None:
     # For any receipt: the due time of N working days is inside working hours on a working day, at the effective
-    # receipt's clock time, N working days after its date, and N × 7.5 h of working time after the receipt
+    # receipt's clock time, N working days after its date, and N × 8 h of working time after the receipt
     # (whatever the receipt time: outside working hours no working time passes before the effective receipt).
     receipts = _receipts()
     assert len(receipts) > 2700

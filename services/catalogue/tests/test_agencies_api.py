@@ -13,6 +13,8 @@ from services.catalogue.tests.support import OPS, assert_problem, events, publis
 pytestmark = pytest.mark.asyncio
 
 PROVINCE = "000.00.00.H56"
+# An agency that gives no hours of its own keeps the province's.
+PROVINCE_HOURS: dict[str, Any] = {"opening_sessions": None, "extra_holidays": [], "extra_working_days": []}
 COMMUNE = "000.01.21.H56"
 
 
@@ -46,10 +48,10 @@ class TestPutAgency:
         await seed(client)
         response = await client.put(f"/agencies/{COMMUNE}", json=agency(), headers=OPS)
         assert response.status_code == 200, response.text
-        assert response.json() == {"code": COMMUNE, **agency()}
+        assert response.json() == {"code": COMMUNE, **agency(), **PROVINCE_HOURS}
         kind, data = (await events(catalogue_url))[-1]
         assert kind == "agency.published"
-        assert data == {"code": COMMUNE, **agency()}
+        assert data == {"code": COMMUNE, **agency(), **PROVINCE_HOURS}
 
     async def test_replaces(self, client: httpx.AsyncClient) -> None:
         await seed(client)
@@ -68,6 +70,20 @@ class TestPutAgency:
             (COMMUNE, agency(parent_code="000.09.21.H56"), 422, "agency_invalid", "parent_code"),
             (COMMUNE, agency(parent_code=COMMUNE), 422, "agency_invalid", "parent_code"),
             (COMMUNE, agency(procedure_codes=["1.001193", "9.999999"]), 422, "agency_invalid", "procedure_codes.1"),
+            # Sessions out of order, overlapping, outside 05:00–22:00, or not HH:MM-HH:MM.
+            (COMMUNE, agency(opening_sessions="13:30-17:00,07:00-11:30"), 422, "validation_error", "opening_sessions"),
+            (COMMUNE, agency(opening_sessions="07:00-12:00,11:30-17:00"), 422, "validation_error", "opening_sessions"),
+            (COMMUNE, agency(opening_sessions="04:30-11:30,13:30-17:00"), 422, "validation_error", "opening_sessions"),
+            (COMMUNE, agency(opening_sessions="07:00-11:30,13:30-22:30"), 422, "validation_error", "opening_sessions"),
+            (COMMUNE, agency(opening_sessions="7h-11h30"), 422, "validation_error", "opening_sessions"),
+            (COMMUNE, agency(extra_holidays=["2026-13-01"]), 422, "validation_error", "extra_holidays.0"),
+            (
+                COMMUNE,
+                agency(extra_holidays=["2026-03-09"], extra_working_days=["2026-03-09"]),
+                422,
+                "agency_invalid",
+                "extra_working_days",
+            ),
         ],
     )
     async def test_rejected(
@@ -76,6 +92,28 @@ class TestPutAgency:
         await seed(client)
         answer = assert_problem(await client.put(f"/agencies/{code}", json=body, headers=OPS), status, problem)
         assert [e["field"] for e in answer["errors"]] == [field]
+
+    async def test_own_hours_and_days_are_stored_and_published(
+        self, client: httpx.AsyncClient, catalogue_url: str
+    ) -> None:
+        await seed(client)
+        hours = {
+            "opening_sessions": " 07:30-11:30 , 13:30-17:00",
+            "extra_holidays": ["2026-03-09", "2026-03-09"],
+            "extra_working_days": ["2026-03-07"],
+        }
+        response = await client.put(f"/agencies/{COMMUNE}", json=agency(**hours), headers=OPS)
+        assert response.status_code == 200, response.text
+        # Stored normalised: the sessions without spaces, each day once.
+        stored = {
+            "opening_sessions": "07:30-11:30,13:30-17:00",
+            "extra_holidays": ["2026-03-09"],
+            "extra_working_days": ["2026-03-07"],
+        }
+        assert {key: response.json()[key] for key in stored} == stored
+        assert {key: (await client.get(f"/agencies/{COMMUNE}")).json()[key] for key in stored} == stored
+        kind, data = (await events(catalogue_url))[-1]
+        assert kind == "agency.published" and {key: data[key] for key in stored} == stored
 
     async def test_needs_the_ops_role(self, client: httpx.AsyncClient) -> None:
         response = await client.put(f"/agencies/{COMMUNE}", json=agency(), headers=AUTH["leader"])

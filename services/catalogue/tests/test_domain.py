@@ -7,8 +7,9 @@ from datetime import date
 
 import pytest
 
+from libs.common.calendar import WorkingCalendar
 from libs.common.contract import LimitUnit, ProcessStep, TimeLimitData
-from services.catalogue.domain import indicators, rules
+from services.catalogue.domain import indicators, rules, transparency
 from services.catalogue.domain.text import fold, like_patterns
 from services.catalogue.domain.versions import Availability, VersionSpan, check_effective_after, version_at
 
@@ -129,3 +130,39 @@ class TestIndicators:
     def test_no_data_is_not_zero(self) -> None:
         rate = indicators.published_rate(self.ENTRIES, date(2020, 1, 1))
         assert rate.denominator == 0 and rate.value is None
+
+
+class TestTransparency:
+    """Decision 766 transparency facts (docs/domain.md §Publication of procedures)."""
+
+    def test_publication_and_national_db_deadlines(self) -> None:
+        calendar = WorkingCalendar(years=range(2026, 2027))
+        # Effective Wed 1 Jul 2026. 20 working days back (no holiday in June 2026): Tue 30 Jun (1), Mon 29 (2),
+        # Fri 26 (3), Thu 25 (4), Wed 24 (5), Tue 23 (6), Mon 22 (7), Fri 19 (8), Thu 18 (9), Wed 17 (10), Tue 16
+        # (11), Mon 15 (12), Fri 12 (13), Thu 11 (14), Wed 10 (15), Tue 9 (16), Mon 8 (17), Fri 5 (18), Thu 4 (19),
+        # Wed 3 Jun (20): a decision signed on Wed 3 Jun or earlier is on time, Thu 4 Jun is late.
+        # Signed Fri 24 Apr 2026: 5 working days after, Mon 27 Apr is the Hùng Kings compensation day, Thu 30 Apr
+        # and Fri 1 May are holidays: Tue 28 (1), Wed 29 (2), Mon 4 May (3), Tue 5 (4), Wed 6 May (5).
+        due = transparency.deadlines(calendar, date(2026, 4, 24), date(2026, 7, 1))
+        assert due.publication_due_on == date(2026, 6, 3)
+        assert due.national_db_due_on == date(2026, 5, 6)
+        assert transparency.on_time(date(2026, 6, 3), due.publication_due_on, date(2026, 7, 1)) is True
+        assert transparency.on_time(date(2026, 6, 4), due.publication_due_on, date(2026, 7, 1)) is False
+        # Public on Wed 6 May: on time; Thu 7 May: late; not public yet on 6 May: not judged; on 7 May: late.
+        assert transparency.on_time(date(2026, 5, 6), due.national_db_due_on, date(2026, 6, 1)) is True
+        assert transparency.on_time(date(2026, 5, 7), due.national_db_due_on, date(2026, 6, 1)) is False
+        assert transparency.on_time(None, due.national_db_due_on, date(2026, 5, 6)) is None
+        assert transparency.on_time(None, due.national_db_due_on, date(2026, 5, 7)) is False
+        assert transparency.on_time(date(2026, 5, 1), None, date(2026, 6, 1)) is None
+
+    def test_the_seven_components(self) -> None:
+        # Name, steps, documents and result stated: all seven present (manner, time limit and fees are always
+        # stated by the catalogue's schema). Without steps and result: those two are named, in the decree's order.
+        full = transparency.missing_components(name="Đăng ký khai sinh", steps=[1], components=[1], results=[1])
+        assert full == []
+        assert transparency.missing_components(name=" ", steps=[], components=[1], results=[]) == [
+            "name",
+            "steps",
+            "result",
+        ]
+        assert transparency.missing_components(name="x", steps=[1], components=[], results=[1]) == ["dossier"]

@@ -4,6 +4,7 @@ PostgreSQL)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import httpx
@@ -27,6 +28,31 @@ class TestPublish:
         assert snapshot.components[1].reusable_from_warehouse and snapshot.results[0].type_code == "KQ001193"
         assert snapshot.fees[0].amount_vnd == 8000 and snapshot.online_level == "full" and snapshot.public
         assert len(snapshot.process) == 3
+
+    async def test_publishes_the_decision_766_transparency_facts(
+        self, client: httpx.AsyncClient, catalogue_url: str
+    ) -> None:
+        # Signed Fri 24 Apr 2026, effective Wed 1 Jul 2026, public in the national database Wed 6 May. Hand-worked in
+        # test_domain.TestTransparency: publication due by Wed 3 Jun (20 working days before 1 Jul), national
+        # database due by Wed 6 May (5 working days after 24 Apr across the Hùng Kings and 30 Apr / 1 May days off).
+        body = await publish(
+            client,
+            decision=decision("2026-07-01", signed_on="2026-04-24"),
+            public_in_national_db_on="2026-05-06",
+            results=[],
+        )
+        assert body["public_in_national_db_on"] == "2026-05-06"
+        [(_, data)] = await events(catalogue_url)
+        snapshot = ProcedureSnapshot.model_validate(data["procedure"])
+        assert snapshot.publication_due_on == date(2026, 6, 3) and snapshot.national_db_due_on == date(2026, 5, 6)
+        # No result document: six of the seven components.
+        assert snapshot.components_complete is False and snapshot.missing_components == ["result"]
+        on = {"on": "2026-07-01"}
+        served = {i["indicator"]: i for i in (await client.get("/indicators", params=on)).json()["indicators"]}
+        published_on_time = served["published_on_time_rate"]
+        assert (published_on_time["numerator"], published_on_time["denominator"]) == (1, 1)
+        assert served["national_db_on_time_rate"]["value"] == 100.0
+        assert served["components_complete_rate"]["value"] == 0.0
 
     async def test_process_over_the_legal_limit_is_rejected_naming_the_step(
         self, client: httpx.AsyncClient, catalogue_url: str

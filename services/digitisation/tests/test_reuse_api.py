@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -131,3 +131,87 @@ class TestListReuse:
         ]
         empty = await client.get(f"/dossiers/{DOSSIER}/reuse", headers=AUTH["portal"])
         assert empty.status_code == 200 and empty.json() == []
+
+
+class TestTimeOfRecording:
+    """docs/digitisation.md §Time: a step recorded later keeps its time; nothing in the future; a new version not
+    older than the previous one; no re-use before the document was digitised."""
+
+    async def test_a_scan_and_a_reuse_recorded_later_keep_their_time(
+        self, client: httpx.AsyncClient, digitisation_url: str
+    ) -> None:
+        # Scanned Mon 2 Mar 2026 09:00 (+07) = 02:00 UTC; a second version Fri 10 Apr 08:00 (+07) = 01:00 UTC;
+        # re-used Fri 10 Apr 10:00 (+07) = 03:00 UTC: the re-use takes version 2, the newest digitised by then.
+        first = await stored(client, at="2026-03-02T09:00:00+07:00")
+        assert datetime.fromisoformat(str(first["created_at"])) == datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+        await stored(
+            client, file_sha256=sha("v2"), dossier_code=None, component_code=None, at="2026-04-10T08:00:00+07:00"
+        )
+        response = await client.post(
+            f"/dossiers/{LATER_DOSSIER}/reuse",
+            json={"component_code": "GKS", "document_id": BIRTH, "at": "2026-04-10T10:00:00+07:00"},
+            headers=AUTH["handler"],
+        )
+        assert response.status_code == 201, response.text
+        assert response.json()["document_version"] == 2
+        assert datetime.fromisoformat(response.json()["reused_at"]) == datetime(2026, 4, 10, 3, 0, tzinfo=UTC)
+        stream = await events(digitisation_url)
+        assert [data["at"][:19] for _, _, data in stream] == [
+            "2026-03-02T02:00:00",
+            "2026-04-10T01:00:00",
+            "2026-04-10T03:00:00",
+        ]
+
+    async def test_a_reuse_between_two_versions_takes_the_version_of_that_time(self, client: httpx.AsyncClient) -> None:
+        # Version 1 on 2 Mar, version 2 on 10 Apr: a re-use recorded for 1 Apr took version 1.
+        await stored(client, at="2026-03-02T09:00:00+07:00")
+        await stored(
+            client, file_sha256=sha("v2"), dossier_code=None, component_code=None, at="2026-04-10T08:00:00+07:00"
+        )
+        response = await client.post(
+            f"/dossiers/{LATER_DOSSIER}/reuse",
+            json={"component_code": "GKS", "document_id": BIRTH, "at": "2026-04-01T10:00:00+07:00"},
+            headers=AUTH["handler"],
+        )
+        assert response.status_code == 201 and response.json()["document_version"] == 1
+
+    @pytest.mark.parametrize(
+        ("changes", "reason"),
+        [
+            ({"at": "2999-01-01T00:00:00+07:00"}, "in the future"),
+            ({"at": "2026-03-01T09:00:00+07:00"}, "before the document's previous version"),
+            ({"at": "2026-03-02T09:00:00"}, "timezone"),
+        ],
+    )
+    async def test_a_scan_at_an_impossible_time_is_422_naming_at(
+        self, client: httpx.AsyncClient, digitisation_url: str, changes: dict[str, str], reason: str
+    ) -> None:
+        await stored(client, at="2026-03-02T09:00:00+07:00")
+        before = await events(digitisation_url)
+        response = await client.post(
+            "/documents",
+            json=document(file_sha256=sha("v2"), dossier_code=None, component_code=None, **changes),
+            headers=AUTH["desk"],
+        )
+        assert response.status_code == 422, response.text
+        problem = response.json()
+        assert response.headers["content-type"] == "application/problem+json"
+        assert [e["field"].removeprefix("body.") for e in problem["errors"]] == ["at"]
+        assert reason in problem["errors"][0]["msg"] or reason == "timezone"
+        assert await events(digitisation_url) == before
+
+    @pytest.mark.parametrize(
+        ("at", "reason"),
+        [("2999-01-01T00:00:00+07:00", "in the future"), ("2026-03-01T09:00:00+07:00", "before the document was")],
+    )
+    async def test_a_reuse_at_an_impossible_time_is_422_naming_at(
+        self, client: httpx.AsyncClient, at: str, reason: str
+    ) -> None:
+        await stored(client, at="2026-03-02T09:00:00+07:00")
+        response = await client.post(
+            f"/dossiers/{LATER_DOSSIER}/reuse",
+            json={"component_code": "GKS", "document_id": BIRTH, "at": at},
+            headers=AUTH["handler"],
+        )
+        problem = assert_problem(response, 422, "document_rejected")
+        assert fields_of(problem) == {"at"} and reason in problem["errors"][0]["msg"]

@@ -181,18 +181,18 @@ class TestClock:
         paused = await send(shared_client, code, "request_supplement", at="2026-04-29T15:00:00+07:00")
         assert paused.json()["status"] == "awaiting_supplement"
         assert paused.json()["paused_at"] is not None
-        # Supplement Mon 4 May 09:30: paused Wed 15:00–17:00 + Mon 07:30–09:30 = 4 working hours -> due 16:00.
+        # Supplement Mon 4 May 09:30: paused Wed 15:00–17:00 + Mon 07:00–09:30 = 4.5 working hours -> due 16:30.
         resumed = (await send(shared_client, code, "receive_supplement", at="2026-05-04T09:30:00+07:00")).json()
-        assert datetime.fromisoformat(resumed["due_at"]) == datetime(2026, 5, 6, 9, 0, tzinfo=UTC)  # 16:00 +07
-        assert resumed["paused_seconds"] == 4 * 3600
+        assert datetime.fromisoformat(resumed["due_at"]) == datetime(2026, 5, 6, 9, 30, tzinfo=UTC)  # 16:30 +07
+        assert resumed["paused_seconds"] == 4 * 3600 + 1800
         assert resumed["initial_due_at"] != resumed["due_at"]
-        # Finished Wed 6 May 15:00: late against the original 10:00, on time against 16:00 in force.
+        # Finished Wed 6 May 15:00: late against the original 10:00, on time against 16:30 in force.
         result = (await send(shared_client, code, "resolve", at="2026-05-06T15:00:00+07:00")).json()
         assert result["outcome"] == "on_time"
         events = await events_of(shared_url, code)
         received = dict(events)["dossier.supplement_received"]
-        assert received["paused_seconds"] == 14400 and received["sequence"] == 1
-        assert dict(events)["dossier.resolved"]["due_at"].startswith("2026-05-06T09:00:00")
+        assert received["paused_seconds"] == 16200 and received["sequence"] == 1
+        assert dict(events)["dossier.resolved"]["due_at"].startswith("2026-05-06T09:30:00")
         assert dict(events)["dossier.resolved"]["result_refs"] == [f"{code}-KQ1"]
 
     async def test_a_second_request_to_supplement_makes_it_late(self, shared_client: httpx.AsyncClient) -> None:
@@ -207,13 +207,14 @@ class TestClock:
     async def test_a_stop_while_waiting_ends_the_pause_and_carries_the_due_time(
         self, shared_client: httpx.AsyncClient, shared_url: str
     ) -> None:
-        # Due Wed 6 May 2026 10:00 (+07); paused Wed 29 Apr 15:00, stopped Mon 4 May 09:30: 4 working hours paused.
+        # Due Wed 6 May 2026 10:00 (+07); paused Wed 29 Apr 15:00, stopped Mon 4 May 09:30: 4.5 working hours paused
+        # (Wed 15:00–17:00, Mon 07:00–09:30) -> 16:30 +07.
         code = await receive(shared_client, at="2026-04-29T10:00:00+07:00")
         await send(shared_client, code, "request_supplement", at="2026-04-29T15:00:00+07:00")
         stopped = (await send(shared_client, code, "stop", at="2026-05-04T09:30:00+07:00")).json()
         assert stopped["paused_at"] is None and stopped["outcome"] == "early"
         data = dict(await events_of(shared_url, code))["dossier.stopped"]
-        assert data["due_at"] == "2026-05-06T09:00:00Z"
+        assert data["due_at"] == "2026-05-06T09:30:00Z"
 
     async def test_results_are_numbered_after_the_dossier(self, shared_client: httpx.AsyncClient) -> None:
         code = await dossier_in(shared_client, "in_progress")

@@ -1,6 +1,7 @@
 """Intake's use of the working-day calendar: receipt -> appointment, pause -> new due time, apology window, outcome.
 
-The calendar is the library's default (holidays.Vietnam, 07:30–11:30 and 13:30–17:00). Every expectation is worked out
+The calendar is the library's default (holidays.Vietnam, 07:00–11:30 and 13:30–17:00; the expectations that depend on
+the opening were recomputed by hand when it moved from 07:30 to 07:00). Every expectation is worked out
 by hand in the comment above it; W = working day counted.
 """
 
@@ -41,11 +42,11 @@ class TestAppointment:
         assert due == vn(2026, 2, 24, 10, 0)
 
     def test_received_on_the_eve_of_tet_after_closing(self, calendar: WorkingCalendar) -> None:
-        # Fri 13 Feb 2026 17:30 is after closing: counts from the next opening, Mon 23 Feb 07:30 (receipt day).
-        # 1 day: Tue 24 (W1) -> Tue 24 Feb 07:30.
+        # Fri 13 Feb 2026 17:30 is after closing: counts from the next opening, Mon 23 Feb 07:00 (receipt day).
+        # 1 day: Tue 24 (W1) -> Tue 24 Feb 07:00.
         result = appointment(calendar, vn(2026, 2, 13, 17, 30), days(1))
-        assert result.received_at == vn(2026, 2, 23, 7, 30)
-        assert result.due_at == vn(2026, 2, 24, 7, 30)
+        assert result.received_at == vn(2026, 2, 23, 7, 0)
+        assert result.due_at == vn(2026, 2, 24, 7, 0)
 
     def test_a_weekend_day_made_a_working_day(self, calendar: WorkingCalendar) -> None:
         # 2026 swap: Sat 22 Aug is a working day, Mon 31 Aug a day off (then National Day Tue 1 + Wed 2 Sep).
@@ -72,9 +73,9 @@ class TestAppointment:
         same_day = TimeLimit(0, LimitUnit.SAME_DAY)
         # Mon 2 Mar 2026 09:00: due at closing time the same day, 17:00.
         assert appointment(calendar, vn(2026, 3, 2, 9, 0), same_day).due_at == vn(2026, 3, 2, 17, 0)
-        # Received 17:30, after closing: the receipt counts Tue 3 Mar 07:30, due Tue 3 Mar 17:00.
+        # Received 17:30, after closing: the receipt counts Tue 3 Mar 07:00, due Tue 3 Mar 17:00.
         late = appointment(calendar, vn(2026, 3, 2, 17, 30), same_day)
-        assert late.received_at == vn(2026, 3, 3, 7, 30)
+        assert late.received_at == vn(2026, 3, 3, 7, 0)
         assert late.due_at == vn(2026, 3, 3, 17, 0)
         # Received on Saturday 7 Mar: counts Mon 9 Mar, due Mon 9 Mar 17:00.
         assert appointment(calendar, vn(2026, 3, 7, 10, 0), same_day).due_at == vn(2026, 3, 9, 17, 0)
@@ -92,19 +93,19 @@ class TestPause:
         due = appointment(calendar, vn(2026, 4, 29, 10, 0), days(3)).due_at
         assert due == vn(2026, 5, 6, 10, 0)
         # Supplement requested Wed 29 Apr 15:00, received Mon 4 May 09:30. Paused working time: Wed 15:00–17:00
-        # (2 h) + holidays and weekend (0) + Mon 07:30–09:30 (2 h) = 4 h.
-        # Due Wed 6 May 10:00 + 4 working hours: 10:00–11:30 (1.5 h), 13:30–16:00 (2.5 h) -> Wed 6 May 16:00.
+        # (2 h) + holidays and weekend (0) + Mon 07:00–09:30 (2.5 h) = 4.5 h.
+        # Due Wed 6 May 10:00 + 4.5 working hours: 10:00–11:30 (1.5 h), 13:30–16:30 (3 h) -> Wed 6 May 16:30.
         resumed = resume(calendar, due, vn(2026, 4, 29, 15, 0), vn(2026, 5, 4, 9, 30))
-        assert resumed.paused == timedelta(hours=4)
-        assert resumed.due_at == vn(2026, 5, 6, 16, 0)
+        assert resumed.paused == timedelta(hours=4, minutes=30)
+        assert resumed.due_at == vn(2026, 5, 6, 16, 30)
 
     def test_a_pause_across_tet(self, calendar: WorkingCalendar) -> None:
         # Due Tue 24 Feb 2026 10:00 (see the Tết appointment). Paused Fri 13 Feb 16:00 to Mon 23 Feb 08:00:
-        # Fri 16:00–17:00 (1 h) + Tết and weekends (0) + Mon 07:30–08:00 (0.5 h) = 1.5 h.
-        # Tue 24 Feb 10:00 + 1.5 h -> 11:30 (the morning session ends exactly then).
+        # Fri 16:00–17:00 (1 h) + Tết and weekends (0) + Mon 07:00–08:00 (1 h) = 2 h.
+        # Tue 24 Feb 10:00 + 2 h: 10:00–11:30 (1.5 h), 13:30–14:00 (0.5 h) -> 14:00.
         resumed = resume(calendar, vn(2026, 2, 24, 10, 0), vn(2026, 2, 13, 16, 0), vn(2026, 2, 23, 8, 0))
-        assert resumed.paused == timedelta(hours=1, minutes=30)
-        assert resumed.due_at == vn(2026, 2, 24, 11, 30)
+        assert resumed.paused == timedelta(hours=2)
+        assert resumed.due_at == vn(2026, 2, 24, 14, 0)
 
     def test_a_pause_outside_working_hours_moves_nothing(self, calendar: WorkingCalendar) -> None:
         # Sat 7 Mar 09:00 to Sun 8 Mar 18:00: no working time.
@@ -115,12 +116,12 @@ class TestPause:
 
 class TestOutcomeAgainstTheDueTimeInForce:
     def test_the_pause_decides_between_on_time_and_late(self, calendar: WorkingCalendar) -> None:
-        # Same dossier as the holiday pause: due in force Wed 6 May 16:00 (originally 10:00).
+        # Same dossier as the holiday pause: due in force Wed 6 May 16:30 (originally 10:00).
         due = resume(calendar, vn(2026, 5, 6, 10, 0), vn(2026, 4, 29, 15, 0), vn(2026, 5, 4, 9, 30)).due_at
-        # Finished Wed 6 May 15:00: after the original 10:00 but before 16:00 in force -> on time.
+        # Finished Wed 6 May 15:00: after the original 10:00 but before 16:30 in force -> on time.
         assert judge_outcome(vn(2026, 5, 6, 15, 0), due) is Outcome.ON_TIME
-        # Finished 16:30 -> late; finished Tue 5 May -> early.
-        assert judge_outcome(vn(2026, 5, 6, 16, 30), due) is Outcome.LATE
+        # Finished 16:45 -> late; finished Tue 5 May -> early.
+        assert judge_outcome(vn(2026, 5, 6, 16, 45), due) is Outcome.LATE
         assert judge_outcome(vn(2026, 5, 5, 16, 59), due) is Outcome.EARLY
         # A second request to supplement: late even when finished early.
         assert judge_outcome(vn(2026, 5, 5, 9, 0), due, supplement_requests=2) is Outcome.LATE

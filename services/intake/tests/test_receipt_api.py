@@ -217,13 +217,13 @@ class TestReceiptRules:
         assert response.json()["code"] == "forbidden"
 
     async def test_after_closing_time_the_receipt_counts_from_the_next_opening(self, client: httpx.AsyncClient) -> None:
-        # Fri 13 Feb 2026 17:30, just before Tết: counts from Mon 23 Feb 07:30; 3 working days -> Thu 26 Feb 07:30.
+        # Fri 13 Feb 2026 17:30, just before Tết: counts from Mon 23 Feb 07:00; 3 working days -> Thu 26 Feb 07:00.
         body = (
             await client.post("/dossiers", json=dossier(at="2026-02-13T17:30:00+07:00"), headers=AUTH["desk"])
         ).json()
         assert body["code"] == "000.00.00.H56-260223-0001"
-        assert datetime.fromisoformat(body["received_at"]) == datetime(2026, 2, 23, 0, 30, tzinfo=UTC)
-        assert datetime.fromisoformat(body["due_at"]) == datetime(2026, 2, 26, 0, 30, tzinfo=UTC)
+        assert datetime.fromisoformat(body["received_at"]) == datetime(2026, 2, 23, 0, 0, tzinfo=UTC)
+        assert datetime.fromisoformat(body["due_at"]) == datetime(2026, 2, 26, 0, 0, tzinfo=UTC)
 
 
 class TestReceiptCost:

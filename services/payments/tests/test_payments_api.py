@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -152,19 +153,70 @@ class TestConfirmAtTheCounter:
             assert_problem(response, 403, "forbidden")
         assert_problem(await client.post("/payments/nope/confirm", headers=AUTH["desk"]), 404, "payment_not_found")
 
+    async def test_a_receipt_recorded_later_keeps_its_time(self, client: httpx.AsyncClient, payments_url: str) -> None:
+        payment = await create(client, "desk", channel="counter", provider="cash")
+        # The money came in the instant the intent was created and is keyed in later: that instant is kept.
+        at = payment["created_at"]
+        response = await client.post(f"/payments/{payment['id']}/confirm", json={"at": at}, headers=AUTH["desk"])
+        assert response.status_code == 200, response.text
+        assert datetime.fromisoformat(response.json()["succeeded_at"]) == datetime.fromisoformat(at)
+        [(_, _, data)] = await events(payments_url)
+        assert datetime.fromisoformat(data["at"]) == datetime.fromisoformat(at)
+
+    @pytest.mark.parametrize(
+        ("shift", "reason"),
+        [(timedelta(days=-400), "before the payment was created"), (timedelta(days=1), "in the future")],
+    )
+    async def test_a_confirmation_before_creation_or_in_the_future_is_422_naming_at(
+        self, client: httpx.AsyncClient, payments_url: str, shift: timedelta, reason: str
+    ) -> None:
+        payment = await create(client, "desk", channel="counter", provider="cash")
+        at = (datetime.fromisoformat(payment["created_at"]) + shift).isoformat()
+        response = await client.post(f"/payments/{payment['id']}/confirm", json={"at": at}, headers=AUTH["desk"])
+        problem = assert_problem(response, 422, "payment_rejected")
+        assert fields_of(problem) == {"at"} and reason in problem["errors"][0]["msg"]
+        assert await events(payments_url) == []
+        assert (await client.get(f"/payments/{payment['id']}", headers=AUTH["handler"])).json()["status"] == "created"
+
+    async def test_a_naive_time_is_422_naming_at(self, client: httpx.AsyncClient) -> None:
+        payment = await create(client, "desk", channel="counter", provider="cash")
+        response = await client.post(
+            f"/payments/{payment['id']}/confirm", json={"at": "2026-03-02T09:00:00"}, headers=AUTH["desk"]
+        )
+        assert fields_of(assert_problem(response, 422, "validation_error")) == {"body.at"} or fields_of(
+            response.json()
+        ) == {"at"}
+
 
 class TestProviderCallback:
+    async def test_a_provider_time_before_the_payment_was_created_is_422_naming_at(
+        self, client: httpx.AsyncClient, payments_url: str
+    ) -> None:
+        # The payment is created now; a provider saying it succeeded on 1 Jan 2025 would move it into an old period.
+        payment = await create(client)
+        response = await callback(client, payment, at="2025-01-01T00:00:00+07:00")
+        problem = assert_problem(response, 422, "payment_rejected")
+        assert fields_of(problem) == {"at"} and "before the payment was created" in problem["detail"]
+        assert await events(payments_url) == []
+        # The provider's own time, not before creation, is kept.
+        at = payment["created_at"]
+        assert (await callback(client, payment, at=at)).status_code == 200
+        [(_, _, data)] = await events(payments_url)
+        assert datetime.fromisoformat(data["at"]) == datetime.fromisoformat(at)
+
     async def test_a_signed_success_publishes_payment_succeeded(
         self, client: httpx.AsyncClient, payments_url: str
     ) -> None:
         payment = await create(client)
-        response = await callback(client, payment, provider_ref="PG-42", at="2026-03-02T10:00:00+07:00")
+        # The provider's time, given with its own offset: the instant the payment was created, seen from Hà Nội.
+        provider_at = datetime.fromisoformat(payment["created_at"]).astimezone(timezone(timedelta(hours=7)))
+        response = await callback(client, payment, provider_ref="PG-42", at=provider_at.isoformat())
         assert response.status_code == 200, response.text
         assert response.json() == {"payment_id": payment["id"], "status": "succeeded", "applied": True}
         [(name, _, data)] = await events(payments_url)
         assert name == "payments.payment.succeeded"
         assert data["channel"] == "online" and data["provider"] == PROVIDER
-        assert data["at"].startswith("2026-03-02T03:00:00")  # the provider's time, in UTC
+        assert datetime.fromisoformat(data["at"]) == provider_at and data["at"].endswith("Z")  # kept, in UTC
         stored = (await client.get(f"/payments/{payment['id']}", headers=AUTH["portal"])).json()
         assert stored["status"] == "succeeded" and stored["provider_ref"] == "PG-42"
 
