@@ -13,6 +13,7 @@ from libs.common.app import DBSession
 from libs.common.auth import Principal, Role, require
 from libs.common.calendar import CalendarSettings, WorkingCalendar
 from libs.common.errors import Forbidden
+from libs.common.signin import SESSION_COOKIE
 from services.reporting.clock import Now
 from services.reporting.config import ReportingSettings
 from services.reporting.dashboard import service
@@ -75,13 +76,17 @@ async def dashboard_view(
     agency: Annotated[str | None, Query(description="agency code")] = None,
     procedure: Annotated[str | None, Query(description="procedure code (with agency)")] = None,
 ) -> service.View:
-    """The view asked for, within the viewer's scope: a principal tied to an agency sees that agency only."""
+    """The view asked for, within the viewer's scope: a principal tied to some agencies sees those agencies only
+    (the first of them unless one is named), and every query of the page is filtered to it."""
     if window_system is WindowSystem.CUSTOM:
         window_system = WindowSystem.OFFICIAL
-    if principal.agency_code is not None:
-        if agency is not None and agency != principal.agency_code:
-            raise Forbidden(f"This account sees agency {principal.agency_code} only")
-        agency, level = principal.agency_code, None
+    scope = principal.scope
+    if not scope.province_wide:
+        if not scope.agencies:
+            raise Forbidden("This account is not scoped to any agency")
+        if agency is not None and agency not in scope.agencies:
+            raise Forbidden("This account may not see that agency")
+        agency, level = agency or sorted(scope.agencies)[0], None
     year = year or service.today_in_vietnam(at).year
     if quarter is not None and month is not None:
         month = None
@@ -96,8 +101,9 @@ def _page_context(request: Request, principal: Principal, data: dict[str, Any]) 
     return {
         **data,
         "unit_name": _settings(request).province_name,
-        "principal_name": principal.subject,
-        "restricted": principal.agency_code is not None,
+        "principal_name": principal.name,
+        "restricted": not principal.scope.province_wide,
+        "own_agencies": sorted(principal.scope.agencies),
         "verdict_vi": VERDICT_VI,
         "method": service.METHOD_VI,
         "window_system": WindowSystem,
@@ -105,8 +111,10 @@ def _page_context(request: Request, principal: Principal, data: dict[str, Any]) 
 
 
 @router.get("/", include_in_schema=False)
-async def home() -> RedirectResponse:
-    return RedirectResponse("/dashboard", status_code=307)
+async def home(request: Request) -> RedirectResponse:
+    """A browser without a session goes to the sign-in page first, then to the dashboard."""
+    signed_in = SESSION_COOKIE in request.cookies or "authorization" in request.headers
+    return RedirectResponse("/dashboard" if signed_in else "/signin?next=/dashboard", status_code=307)
 
 
 @router.get("/dashboard", operation_id="dashboard", response_class=HTMLResponse, responses=_HTML)

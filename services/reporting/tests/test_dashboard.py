@@ -16,6 +16,7 @@ import pytest_asyncio
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from libs.common.auth import hash_api_key
 from libs.common.testing import AUTH, free_port, running_app
 from libs.common.web.pdf import inspect_pdf
 from services.reporting.app import create_app
@@ -26,7 +27,7 @@ from services.reporting.tests.factory import COMMUNE_AGENCY, PROVINCE_AGENCY
 from services.reporting.tests.test_api import province  # noqa: F401  (fixture)
 
 LEADER = AUTH["leader"]
-COMMUNE_LEADER = {"Authorization": "Bearer commune-leader-key"}
+COMMUNE_LEADER = {"Authorization": "Bearer commune-leader-key-0123456789abcdef"}
 Q1: dict[str, Any] = {"plan": "bac-giang-2024-3-kh-ubnd", "year": 2024, "quarter": 1}
 
 
@@ -58,7 +59,14 @@ class TestForecast:
 
 @pytest_asyncio.fixture
 async def scoped_client(reporting_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    keys = {"commune-leader-key": {"subject": "xa.tam.tien", "roles": ["leader"], "agency_code": COMMUNE_AGENCY}}
+    keys = {
+        hash_api_key("commune-leader-key-0123456789abcdef"): {
+            "subject": "xa.tam.tien",
+            "name": "Hoàng Văn Tâm",
+            "roles": ["leader"],
+            "agencies": [COMMUNE_AGENCY],
+        }
+    }
     app = create_app(
         ReportingSettings(
             database_url=reporting_url,
@@ -81,7 +89,9 @@ def text_of(html: str) -> str:
 class TestDashboardPage:
     async def test_root_redirects(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/")
-        assert response.status_code == 307 and response.headers["location"] == "/dashboard"
+        assert response.status_code == 307 and response.headers["location"] == "/signin?next=/dashboard"
+        signed_in = await client.get("/", headers=LEADER)
+        assert signed_in.status_code == 307 and signed_in.headers["location"] == "/dashboard"
 
     async def test_sign_in_required(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/dashboard")
