@@ -14,6 +14,7 @@ from libs.common.auth import Principal, Role, require
 from libs.common.calendar import CalendarSettings, WorkingCalendar
 from libs.common.errors import Forbidden
 from libs.common.signin import SESSION_COOKIE
+from libs.common.web import STATIC_PREFIX
 from services.reporting.clock import Now
 from services.reporting.config import ReportingSettings
 from services.reporting.dashboard import service
@@ -125,6 +126,12 @@ async def dashboard(request: Request, session: DBSession, principal: Viewer, vie
     data = await service.build(session, view, province_name=settings.province_name, at=at, calendar=_calendar(request))
     data["plans"] = await service.plans(session)
     return HTMLResponse(render("dashboard/page.html", **_page_context(request, principal, data)))
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+async def favicon() -> RedirectResponse:
+    """Browsers ask for /favicon.ico on pages that name no icon (the sign-in page): the shared icon answers."""
+    return RedirectResponse(f"{STATIC_PREFIX}/favicon.svg", status_code=308)
 
 
 @router.get(
