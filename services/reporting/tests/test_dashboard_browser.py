@@ -24,6 +24,7 @@ from services.reporting.tests.conftest import PSEUDONYM_KEY, Feeder
 from services.reporting.tests.factory import (
     COMMUNE_AGENCY,
     DISTRICT_AGENCY,
+    JUSTICE,
     LAND,
     PROVINCE_AGENCY,
     Dossier,
@@ -66,7 +67,8 @@ def year_of_events(year: int = YEAR) -> list[Any]:
                 agency=where,
                 channel=Channel.ONLINE if online else Channel.COUNTER,
                 identified=online,
-                **({"procedure": "1.000002", "sector": LAND} if land else {}),
+                procedure="1.000002" if land else "1.001193",
+                sector=LAND if land else JUSTICE,
             )
             pattern = (n + month) % 6
             if pattern in (0, 1, 2):  # early or on time, rated
