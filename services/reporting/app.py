@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from libs.common.app import create_service_app
 from services.reporting.config import ReportingSettings, get_settings
 from services.reporting.consumers import consumer_spec
+from services.reporting.dashboard.router import router as dashboard_router
 from services.reporting.plans.router import router as plans_router
 from services.reporting.reports.closing_router import router as closing_router
 from services.reporting.reports.router import router as reports_router
@@ -20,7 +21,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             "service. Every figure carries its numerator, denominator and window, and the dossiers behind it."
         ),
         settings=settings,
-        routers=[reports_router, closing_router, plans_router],
+        routers=[reports_router, closing_router, plans_router, dashboard_router],
         consumers=[consumer_spec(settings.pseudonym_key)],
     )
     app.state.settings = settings

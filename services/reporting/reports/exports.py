@@ -1,17 +1,33 @@
 """Reports as files: CSV (UTF-8 with BOM, so Excel shows Vietnamese) and XLSX (openpyxl), from the same dicts the
-JSON API returns, so the three formats can never disagree."""
+JSON API returns, so the formats can never disagree.
+
+Spreadsheets are written for people who open, print and forward them: values as values (never formulas), text that a
+spreadsheet would run as a formula escaped (a plan label is user input), merged and wrapped title rows, columns wide
+enough for their content, A4 landscape fitted to the page width with the header rows repeated, sheet names cut at a
+word boundary and unique, the reporting unit and each sheet's scope written at the top.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+
+from services.reporting.reports.sheets import (
+    fit_columns,
+    print_setup,
+    safe_csv_row,
+    safe_value,
+    sheet_title,
+    title_rows,
+)
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
@@ -28,6 +44,7 @@ BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 WRAP = Alignment(wrap_text=True, vertical="center")
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
+SCOPE_NOTE = "hồ sơ tính cho đơn vị và cấp giải quyết"
 COMPLIANCE_HEADINGS = (
     "STT",
     "Chỉ tiêu",
@@ -44,17 +61,6 @@ COMPLIANCE_HEADINGS = (
     "Lũy kế: kết quả",
     "Lũy kế: đánh giá",
 )
-
-
-def _sheet_title(label: str, used: set[str]) -> str:
-    title = re.sub(r"[\[\]:*?/\\]", "-", label)[:31] or "Sheet"
-    base, n = title, 2
-    while title in used:
-        suffix = f" ({n})"
-        title = base[: 31 - len(suffix)] + suffix
-        n += 1
-    used.add(title)
-    return title
 
 
 def _ratio_cell(value: float | None, unit: str) -> tuple[Any, str | None]:
@@ -83,7 +89,8 @@ def _write(
     fill: PatternFill | None = None,
     border: bool = True,
 ) -> None:
-    cell = ws.cell(row=row, column=col, value=value)
+    cell = ws.cell(row=row, column=col)
+    safe_value(cell, value)
     if number_format:
         cell.number_format = number_format
     if font is not None:
@@ -102,18 +109,17 @@ def compliance_xlsx(report: dict[str, Any]) -> bytes:
     used: set[str] = set()
     plan = report["plan"]
     for section in report["sections"]:
-        ws = wb.create_sheet(_sheet_title(section["label"], used))
+        ws = wb.create_sheet(sheet_title(section["label"], used))
         lines = [
             (f"BÁO CÁO KẾT QUẢ THỰC HIỆN CHỈ TIÊU KẾ HOẠCH — {section['label'].upper()}", TITLE),
+            (f"Đơn vị báo cáo: {report.get('province') or ''}", BOLD),
             (f"{plan['name']} ({plan['legal_reference']})", BOLD),
             (f"Kỳ báo cáo: {report['period']['description']}", None),
             (f"Kỳ trước: {report['previous_period']['description']}", None),
             (f"Lũy kế: {report['year_to_date']['description']}", None),
+            (f"Phạm vi của trang này: {section['label']} — {SCOPE_NOTE}", None),
         ]
-        if report.get("province"):
-            lines.insert(1, (str(report["province"]), BOLD))
-        for i, (text, font) in enumerate(lines, start=1):
-            _write(ws, i, 1, text, font=font, border=False)
+        title_rows(ws, lines, len(COMPLIANCE_HEADINGS))
         header_row = len(lines) + 2
         for col, heading in enumerate(COMPLIANCE_HEADINGS, start=1):
             _write(ws, header_row, col, heading, font=BOLD, fill=HEADER_FILL)
@@ -136,9 +142,8 @@ def compliance_xlsx(report: dict[str, Any]) -> bytes:
             _write(ws, row, 12, ytd["denominator"])
             _write(ws, row, 13, *_ratio_cell(ytd["value"], unit))
             _write(ws, row, 14, ytd["status_vi"], fill=PatternFill("solid", fgColor=STATUS_FILL[ytd["status"]]))
-        widths = (6, 48, 22, 22, 10, 10, 12, 16, 12, 14, 12, 12, 12, 16)
-        for col, width in enumerate(widths, start=1):
-            ws.column_dimensions[get_column_letter(col)].width = width
+        fit_columns(ws, header_row + 1, (6, 30, 14, 12, 8, 8, 10, 12, 10, 12, 10, 10, 10, 12), cap=48)
+        print_setup(ws, header_row, header_row)
         ws.freeze_panes = ws.cell(row=header_row + 1, column=3)
     if not wb.sheetnames:
         wb.create_sheet("Trống")
@@ -147,7 +152,8 @@ def compliance_xlsx(report: dict[str, Any]) -> bytes:
 
 def compliance_csv(report: dict[str, Any]) -> bytes:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
+    writer.writerow(["Đơn vị báo cáo", report.get("province") or ""])
     writer.writerow(["Kế hoạch", report["plan"]["name"], report["plan"]["legal_reference"]])
     writer.writerow(["Kỳ báo cáo", report["period"]["description"]])
     writer.writerow(["Lũy kế", report["year_to_date"]["description"]])
@@ -184,6 +190,16 @@ def _csv_value(value: float | None) -> str:
     return NO_DATA if value is None else f"{value:.2f}"
 
 
+class SafeWriter:
+    """``csv.writer`` that escapes text cells a spreadsheet would run as formulas."""
+
+    def __init__(self, out: io.StringIO) -> None:
+        self._writer = csv.writer(out)
+
+    def writerow(self, values: Sequence[Any]) -> None:
+        self._writer.writerow(safe_csv_row(values))
+
+
 # ------------------------------------------------------------------------------------------------ results form
 
 FORM_GROUPS = (("Số hồ sơ nhận giải quyết", 3, 6), ("Kết quả giải quyết", 7, 10), ("Đang giải quyết", 11, 13))
@@ -196,10 +212,19 @@ def results_form_xlsx(form: dict[str, Any]) -> bytes:
     columns = [c for c in form["columns"] if c["number"] is not None]
     for by, title, key_heading in (("by_sector", "Theo lĩnh vực", "Lĩnh vực"), ("by_agency", "Theo đơn vị", "Đơn vị")):
         ws = wb.create_sheet(title)
-        _write(ws, 1, 1, form["form"], font=BOLD, border=False)
-        _write(ws, 2, 1, form["title"], font=TITLE, border=False)
-        _write(ws, 3, 1, f"Kỳ báo cáo: {form['period']['description']}", border=False)
-        _write(ws, 4, 1, f"Đơn vị tính: {form['unit']}", border=False)
+        title_rows(
+            ws,
+            [
+                (f"{form['form']} — Đơn vị báo cáo: {form['province']}", BOLD),
+                (form["title"], TITLE),
+                (f"Kỳ báo cáo: {form['period']['description']}", None),
+                (
+                    f"Phạm vi: {form.get('scope_label') or 'toàn tỉnh'}, {title.lower()}; đơn vị tính: {form['unit']}",
+                    None,
+                ),
+            ],
+            13,
+        )
         top = 6
         ws.merge_cells(start_row=top, start_column=1, end_row=top + 1, end_column=1)
         ws.merge_cells(start_row=top, start_column=2, end_row=top + 1, end_column=2)
@@ -225,10 +250,10 @@ def results_form_xlsx(form: dict[str, Any]) -> bytes:
             _form_row(ws, row, None, block["total"], columns, bold=True)
             row += 1
         _form_row(ws, row, None, form[by]["total"], columns, bold=True)
-        ws.column_dimensions["A"].width = 6
-        ws.column_dimensions["B"].width = 44
-        for col in range(3, 14):
+        fit_columns(ws, top + 3, (6, 24, *([10] * 11)), cap=44)
+        for col in range(3, 14):  # the numbered headings wrap: keep the numeric columns even
             ws.column_dimensions[get_column_letter(col)].width = 12
+        print_setup(ws, top, top + 2)
         ws.freeze_panes = ws.cell(row=top + 3, column=3)
     return _save(wb)
 
@@ -245,9 +270,9 @@ def _form_row(
 
 def results_form_csv(form: dict[str, Any]) -> bytes:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     columns = [c for c in form["columns"] if c["number"] is not None]
-    writer.writerow([form["title"], form["period"]["description"]])
+    writer.writerow([form["title"], form["period"]["description"], form["province"]])
     writer.writerow(["Cấp", "Lĩnh vực", *[f"({c['number']}) {c['heading']}" for c in columns], "Rút hồ sơ"])
     for block in form["by_sector"]["levels"]:
         for r in [*block["rows"], block["total"]]:
@@ -255,6 +280,131 @@ def results_form_csv(form: dict[str, Any]) -> bytes:
     total = form["by_sector"]["total"]
     writer.writerow(["", total["label"], *[total[c["key"]] for c in columns], total["withdrawn"]])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+# ------------------------------------------------------------------------------------------- plain tables (cards)
+
+
+@dataclass
+class Table:
+    """One table as the dashboard shows it: a title, the scope it covers, headings and rows of plain values.
+    ``formats`` gives a column's number format (percentages are fractions with PERCENT_FORMAT)."""
+
+    title: str
+    scope: str
+    headings: list[str]
+    rows: list[list[Any]]
+    formats: dict[int, str] = field(default_factory=dict)
+    note: str = ""
+
+
+def tables_xlsx(unit: str, period: str, tables: Sequence[Table]) -> bytes:
+    """One sheet per table, each naming the reporting unit, the period and its own scope."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    used: set[str] = set()
+    for t in tables:
+        ws = wb.create_sheet(sheet_title(t.title, used))
+        width = max(len(t.headings), 1)
+        lines: list[tuple[str, Font | None]] = [
+            (t.title.upper(), TITLE),
+            (f"Đơn vị báo cáo: {unit}", BOLD),
+            (f"Kỳ: {period}", None),
+            (f"Phạm vi: {t.scope}", None),
+        ]
+        if t.note:
+            lines.append((t.note, None))
+        header_row = title_rows(ws, lines, width) + 1
+        for col, heading in enumerate(t.headings, start=1):
+            _write(ws, header_row, col, heading, font=BOLD, fill=HEADER_FILL)
+            ws.cell(row=header_row, column=col).alignment = CENTER
+        for i, values in enumerate(t.rows, start=1):
+            for col, value in enumerate(values, start=1):
+                fmt = t.formats.get(col - 1) if isinstance(value, int | float) else None
+                _write(ws, header_row + i, col, value, fmt)
+        if not t.rows:
+            _write(ws, header_row + 1, 1, NO_DATA, border=False)
+        fit_columns(ws, header_row, cap=60)
+        print_setup(ws, header_row, header_row)
+        ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+    if not wb.sheetnames:
+        wb.create_sheet("Trống")
+    return _save(wb)
+
+
+def tables_csv(unit: str, period: str, tables: Sequence[Table]) -> bytes:
+    out = io.StringIO()
+    writer = SafeWriter(out)
+    writer.writerow(["Đơn vị báo cáo", unit])
+    writer.writerow(["Kỳ", period])
+    for t in tables:
+        writer.writerow([])
+        writer.writerow([t.title])
+        writer.writerow(["Phạm vi", t.scope])
+        if t.note:
+            writer.writerow([t.note])
+        writer.writerow(t.headings)
+        for values in t.rows:
+            writer.writerow(
+                [_csv_number(v, t.formats.get(i)) if isinstance(v, float) else v for i, v in enumerate(values)]
+            )
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _csv_number(value: float, number_format: str | None) -> str:
+    return f"{value * 100:.2f}" if number_format == PERCENT_FORMAT else f"{value:.2f}"
+
+
+def index766_tables(index: dict[str, Any]) -> list[Table]:
+    """The Decision 766 index: the six groups and the total per section, then each section's criteria."""
+    sections = index["sections"]
+    if not sections:
+        return []
+    groups = sections[0]["groups"]
+    summary = Table(
+        title="Chỉ số 766 theo nhóm",
+        scope=", ".join(s["label"] for s in sections),
+        headings=[
+            "Phạm vi",
+            *(f"{g['name']} ({g['points']} điểm)" for g in groups),
+            "Tổng",
+            "Điểm đã đánh giá",
+            "Quy về 100",
+        ],
+        rows=[
+            [
+                s["label"],
+                *(g["score"] if g["assessed_points"] else NO_DATA for g in s["groups"]),
+                s["total"],
+                s["assessed_points"],
+                s["total_over_assessed"] if s["total_over_assessed"] is not None else NO_DATA,
+            ]
+            for s in sections
+        ],
+        formats={i: NUMBER_FORMAT for i in range(1, len(groups) + 4)},
+        note="Tiêu chí không có dữ liệu: sự kiện của hệ thống không cung cấp; tổng điểm tính trên điểm đã đánh giá.",
+    )
+    tables = [summary]
+    for s in sections:
+        rows = []
+        for g in s["groups"]:
+            for c in g["criteria"]:
+                rate = c.get("rate")
+                rows.append(
+                    [g["name"], c["name"], c["points"],
+                     rate / 100 if rate is not None else NO_DATA,
+                     c["score"] if c.get("score") is not None else NO_DATA]
+                )  # fmt: skip
+        tables.append(
+            Table(
+                title=f"766 — {s['label']}",
+                scope=s["label"],
+                headings=["Nhóm", "Tiêu chí", "Điểm tối đa", "Tỷ lệ", "Điểm"],
+                rows=rows,
+                formats={3: PERCENT_FORMAT, 4: NUMBER_FORMAT},
+            )
+        )
+    return tables
 
 
 def _save(wb: Workbook) -> bytes:

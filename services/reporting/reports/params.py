@@ -17,6 +17,7 @@ class Format(StrEnum):
     JSON = "json"
     CSV = "csv"
     XLSX = "xlsx"
+    PDF = "pdf"
 
 
 class Part(StrEnum):

@@ -30,6 +30,7 @@ from services.reporting.schemas import (
     PeriodRead,
     ResultsForm,
 )
+from services.reporting.web import PDF_MEDIA_TYPE, render_pdf
 
 router = APIRouter()
 
@@ -104,8 +105,8 @@ async def indicator_drill_down(
 
 _FILES = {
     200: {
-        "content": {exports.CSV_MEDIA_TYPE: {}, exports.XLSX_MEDIA_TYPE: {}},
-        "description": "JSON, or with format=csv|xlsx the same report as a file",
+        "content": {exports.CSV_MEDIA_TYPE: {}, exports.XLSX_MEDIA_TYPE: {}, PDF_MEDIA_TYPE: {}},
+        "description": "JSON, or with format=csv|xlsx|pdf the same report as a file",
     }
 }
 
@@ -129,7 +130,7 @@ async def compliance_report(
     level: LevelQ = None,
     by_agency: Annotated[bool, Query(description="add a section per agency")] = False,
     window_system: Annotated[WindowSystem, Query(alias="window")] = WindowSystem.OFFICIAL,
-    format: Annotated[Format, Query(description="json, csv or xlsx")] = Format.JSON,
+    format: Annotated[Format, Query(description="json, csv, xlsx or pdf")] = Format.JSON,
 ) -> Response | ComplianceReport:
     """Each target of the plan with its actual value, numerator/denominator, met / not met / no data, the change
     since the previous period and the year-to-date figure — for the province and each level (or one agency or
@@ -152,6 +153,11 @@ async def compliance_report(
         return _file(exports.compliance_csv(report), exports.CSV_MEDIA_TYPE, f"{name}.csv")
     if format is Format.XLSX:
         return _file(exports.compliance_xlsx(report), exports.XLSX_MEDIA_TYPE, f"{name}.xlsx")
+    if format is Format.PDF:
+        pdf = await render_pdf(
+            "reports/compliance.html", report=report, unit_name=report["province"], generated_at=report["generated_at"]
+        )
+        return _file(pdf, PDF_MEDIA_TYPE, f"{name}.pdf")
     report["figures"] = await closing.figures_status(session, period)
     return ComplianceReport.model_validate(report)
 
@@ -171,7 +177,7 @@ async def results_form(
     period: Period,
     agency: AgencyQ = None,
     level: LevelQ = None,
-    format: Annotated[Format, Query(description="json, csv or xlsx")] = Format.JSON,
+    format: Annotated[Format, Query(description="json, csv, xlsx or pdf")] = Format.JSON,
 ) -> Response | ResultsForm:
     """The official "results of handling administrative procedures" form (Biểu 06/VPCP/KSTT): per sector and per
     agency within each level — received (online / counter and postal / carried over), resolved (early / on time /
@@ -184,6 +190,11 @@ async def results_form(
         return _file(exports.results_form_xlsx(form), exports.XLSX_MEDIA_TYPE, f"{name}.xlsx")
     if format is Format.CSV:
         return _file(exports.results_form_csv(form), exports.CSV_MEDIA_TYPE, f"{name}.csv")
+    if format is Format.PDF:
+        pdf = await render_pdf(
+            "reports/results_form.html", form=form, unit_name=form["province"], generated_at=form["generated_at"]
+        )
+        return _file(pdf, PDF_MEDIA_TYPE, f"{name}.pdf")
     form["figures"] = await closing.figures_status(session, period)
     return ResultsForm.model_validate(form)
 
@@ -204,7 +215,13 @@ async def report_periods(
     return out
 
 
-@router.get("/reports/index-766", tags=["reports"], operation_id="index_766")
+@router.get(
+    "/reports/index-766",
+    tags=["reports"],
+    operation_id="index_766",
+    response_model=Index766Report,
+    responses=_FILES,  # type: ignore[arg-type]
+)
 async def index_766(
     request: Request,
     session: DBSession,
@@ -215,7 +232,8 @@ async def index_766(
     month: Annotated[int | None, Query(ge=1, le=12)] = None,
     agency: AgencyQ = None,
     by_agency: Annotated[bool, Query(description="add a section per agency")] = False,
-) -> Index766Report:
+    format: Annotated[Format, Query(description="json, csv, xlsx or pdf")] = Format.JSON,
+) -> Response | Index766Report:
     """The Decision 766 service-quality index (six groups, 100 points) on calendar periods, as the national portal
     computes it: each criterion's rate, threshold and points, with the criteria motcua's events cannot supply
     marked as not available."""
@@ -228,6 +246,19 @@ async def index_766(
         province_name=_settings(request).province_name,
         at=at,
     )
+    name = f"chi-so-766-{period.first_on:%Y%m%d}-{period.last_on:%Y%m%d}"
+    if format is Format.PDF:
+        pdf = await render_pdf(
+            "reports/index766.html", index=index, unit_name=index["province"], generated_at=index["generated_at"]
+        )
+        return _file(pdf, PDF_MEDIA_TYPE, f"{name}.pdf")
+    if format in (Format.CSV, Format.XLSX):
+        tables = exports.index766_tables(index)
+        if format is Format.CSV:
+            return _file(exports.tables_csv(index["province"], index["period"]["description"], tables),
+                         exports.CSV_MEDIA_TYPE, f"{name}.csv")  # fmt: skip
+        return _file(exports.tables_xlsx(index["province"], index["period"]["description"], tables),
+                     exports.XLSX_MEDIA_TYPE, f"{name}.xlsx")  # fmt: skip
     index["figures"] = await closing.figures_status(session, period)
     return Index766Report.model_validate(index)
 

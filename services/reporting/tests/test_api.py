@@ -174,7 +174,7 @@ class TestSeedPlans:
         assert xlsx.status_code == 200
         wb = load_workbook(io.BytesIO(xlsx.content))
         assert wb.sheetnames == ["Toàn tỉnh", "Cấp tỉnh", "Cấp huyện", "Cấp xã"]
-        assert wb["Toàn tỉnh"]["A8"].value == "STT"
+        assert wb["Toàn tỉnh"]["A9"].value == "STT"
         csv_body = await client.get("/reports/compliance", params={**params, "format": "csv"}, headers=LEADER)
         assert csv_body.content.startswith("\ufeff".encode())
 
@@ -249,11 +249,11 @@ class TestComplianceReport:
         response = await client.get("/reports/compliance", params=params, headers=LEADER)
         assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
         ws = load_workbook(io.BytesIO(response.content))["Toàn tỉnh"]
-        assert ws["A2"].value == "Tỉnh Thử"
+        assert ws["A2"].value == "Đơn vị báo cáo: Tỉnh Thử"
         assert ws["A4"].value == "Kỳ báo cáo: Quý I/2024 (15/12/2023 – 14/03/2024)"
-        headings = [ws.cell(row=8, column=c).value for c in range(1, 15)]
+        headings = [ws.cell(row=9, column=c).value for c in range(1, 15)]
         assert headings[:8] == ["STT", "Chỉ tiêu", "Phạm vi", "Mục tiêu", "Tử số", "Mẫu số", "Kết quả", "Đánh giá"]
-        first = [ws.cell(row=9, column=c).value for c in range(1, 11)]
+        first = [ws.cell(row=10, column=c).value for c in range(1, 11)]
         assert first[:8] == [
             1,
             "Tỷ lệ hồ sơ giải quyết trước và đúng hạn",
@@ -264,16 +264,16 @@ class TestComplianceReport:
             0.5,
             "Không đạt",
         ]
-        assert ws.cell(row=9, column=7).number_format == "0.00%"
+        assert ws.cell(row=10, column=7).number_format == "0.00%"
         assert first[9] == -50  # points since Q4 2023
 
     async def test_csv(self, province: AsyncEngine, client: httpx.AsyncClient) -> None:
         params: dict[str, Any] = {"plan": "bac-giang-2024-3-kh-ubnd", "year": 2024, "quarter": 1, "format": "csv"}
         body = (await client.get("/reports/compliance", params=params, headers=LEADER)).content.decode("utf-8-sig")
         rows = list(csv.reader(io.StringIO(body)))
-        header = rows[4]
+        header = rows[5]
         assert header[:4] == ["Phạm vi báo cáo", "Mã chỉ tiêu", "STT", "Chỉ tiêu"]
-        first = rows[5]
+        first = rows[6]
         assert first[0:2] == ["Toàn tỉnh", "on_time_rate"]
         assert first[header.index("Kết quả")] == "50.00"
 
