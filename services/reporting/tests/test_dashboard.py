@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.common.auth import hash_api_key
-from libs.common.testing import AUTH, free_port, running_app
+from libs.common.testing import AUTH, HeldPort, running_app
 from libs.common.web.pdf import inspect_pdf
 from services.reporting.app import create_app
 from services.reporting.config import ReportingSettings
@@ -26,6 +26,8 @@ from services.reporting.tests.conftest import PSEUDONYM_KEY
 from services.reporting.tests.factory import COMMUNE_AGENCY, PROVINCE_AGENCY
 from services.reporting.tests.test_api import province  # noqa: F401  (fixture)
 
+# Held, never listening, for the whole module: reporting's parity check would find intake down.
+NOBODY = HeldPort()
 LEADER = AUTH["leader"]
 COMMUNE_LEADER = {"Authorization": "Bearer commune-leader-key-0123456789abcdef"}
 Q1: dict[str, Any] = {"plan": "bac-giang-2024-3-kh-ubnd", "year": 2024, "quarter": 1}
@@ -73,7 +75,7 @@ async def scoped_client(reporting_url: str) -> AsyncIterator[httpx.AsyncClient]:
             kafka_enabled=False,
             pseudonym_key=PSEUDONYM_KEY,
             province_name="Tỉnh Thử",
-            intake_url=f"http://127.0.0.1:{free_port()}",
+            intake_url=f"http://127.0.0.1:{NOBODY.port}",
             api_keys=json.dumps(keys),
         )
     )

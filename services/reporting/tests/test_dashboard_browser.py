@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from libs.common.contract.events import Channel, OnlineLevel, Rating, ReturnChannel
 from libs.common.db import session_factory
 from libs.common.messaging.outbox import Outbox
-from libs.common.testing import free_port
-from libs.common.web.browser import Browser, serving
+from libs.common.testing import HeldPort, serving
+from libs.common.web.browser import Browser
 from services.reporting.app import create_app
 from services.reporting.config import ReportingSettings
 from services.reporting.plans.loader import load_if_changed, read_plan_file, seed_files
@@ -35,6 +35,8 @@ from services.reporting.tests.factory import (
 )
 from services.reporting.tests.test_api import LOADED_AT
 
+# Held, never listening, for the whole module: reporting's parity check would find intake down.
+NOBODY = HeldPort()
 pytestmark = pytest.mark.asyncio
 YEAR = 2024
 PLAN = "bac-giang-2024-3-kh-ubnd"
@@ -103,7 +105,7 @@ async def test_sign_in_dashboard_and_drill_down(
             kafka_enabled=False,
             pseudonym_key=PSEUDONYM_KEY,
             province_name="Tỉnh Bắc Giang (dữ liệu mẫu)",
-            intake_url=f"http://127.0.0.1:{free_port()}",
+            intake_url=f"http://127.0.0.1:{NOBODY.port}",
         )
     )
     query = urlencode({"plan": PLAN, "year": YEAR})
