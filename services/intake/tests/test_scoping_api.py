@@ -106,6 +106,30 @@ async def send_as(client: httpx.AsyncClient, code: str, command: str, headers: d
     return await client.post(f"/dossiers/{code}/{COMMANDS[command][0]}", json=body_of(command), headers=headers)
 
 
+class TestQueueFormsStats:
+    async def test_tickets_of_another_agency_are_404_and_cannot_be_issued(self, scoped: httpx.AsyncClient) -> None:
+        body = {"agency_code": AGENCY, "desk": "Q1"}
+        assert_problem(await scoped.post("/queue/tickets", json=body, headers=DESK_X), 403, "forbidden")
+        ticket = await scoped.post("/queue/tickets", json=body, headers=DESK_A)
+        assert ticket.status_code == 201, ticket.text
+        tid = ticket.json()["id"]
+        assert_problem(await scoped.post(f"/queue/tickets/{tid}/call", json={}, headers=DESK_X), 404, "ticket_not_found")
+        assert (await scoped.post(f"/queue/tickets/{tid}/call", json={}, headers=DESK_A)).status_code == 200
+
+    async def test_tracking_book_and_counts_hold_only_the_scope(self, scoped: httpx.AsyncClient) -> None:
+        code = await _received(scoped)
+        query = f"/tracking-book.csv?agency={AGENCY}&year=2026"
+        assert code in (await scoped.get(query, headers=HANDLER_A)).text
+        outside = await scoped.get(query, headers=HANDLER_X)
+        assert outside.status_code == 200
+        assert code not in outside.text
+        stats = "/stats/dossiers?from=2026-03-01&to=2026-03-31"
+        assert [a["agency_code"] for a in (await scoped.get(stats, headers=HANDLER_A)).json()["agencies"]] == [AGENCY]
+        assert (await scoped.get(stats, headers=HANDLER_X)).json()["agencies"] == []
+        reads = (await scoped.get(f"/public/dossiers/{code}/personal-data-reads?id_last4=2345")).json()["reads"]
+        assert [(r["agency_code"], r["action"]) for r in reads] == [(AGENCY, "create"), (AGENCY, "export")]
+
+
 class TestPortalOwnDossiers:
     async def test_a_portal_acts_only_on_what_it_submitted(self, scoped: httpx.AsyncClient) -> None:
         mine = await _received(scoped, PORTAL_1)
