@@ -113,7 +113,8 @@ class TestQueueFormsStats:
         ticket = await scoped.post("/queue/tickets", json=body, headers=DESK_A)
         assert ticket.status_code == 201, ticket.text
         tid = ticket.json()["id"]
-        assert_problem(await scoped.post(f"/queue/tickets/{tid}/call", json={}, headers=DESK_X), 404, "ticket_not_found")
+        outside = await scoped.post(f"/queue/tickets/{tid}/call", json={}, headers=DESK_X)
+        assert_problem(outside, 404, "ticket_not_found")
         assert (await scoped.post(f"/queue/tickets/{tid}/call", json={}, headers=DESK_A)).status_code == 200
 
     async def test_tracking_book_and_counts_hold_only_the_scope(self, scoped: httpx.AsyncClient) -> None:
