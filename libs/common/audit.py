@@ -138,16 +138,19 @@ async def record_principal(
     personal_data: bool,
     agencies: Sequence[Sequence[str | None]] | None = None,
     detail: dict[str, Any] | None = None,
+    actor: str | None = None,
 ) -> None:
     """Append one row per subject for what ``principal`` did, in the caller's transaction (one multi-row insert, so a
-    page of 200 dossiers read is one statement). ``agencies[i]`` are subject i's agencies, for ``acting_agency``."""
+    page of 200 dossiers read is one statement). ``agencies[i]`` are subject i's agencies, for ``acting_agency``;
+    ``actor`` replaces the subject when that is itself personal data (a citizen signed in with their identity number).
+    """
     if not subject_ids:
         return
     text_detail = json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None
     rows = [
         {
             "at": at,
-            "actor": principal.subject,
+            "actor": actor or principal.subject,
             "actor_name": principal.display_name or None,
             "actor_agency": acting_agency(principal, *(agencies[i] if agencies else ())),
             "action": action.value,
