@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import ColumnElement, Select, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,31 +13,16 @@ from services.digitisation.models import Document, Reuse
 STAFF_ROLES = frozenset({Role.DESK_OFFICER, Role.HANDLER, Role.LEADER, Role.OPS})
 
 
-def dossier_agency_condition(principal: Principal, dossier_code: Any) -> ColumnElement[bool]:
-    """The dossier is received by an agency of the scope. Digitisation holds no dossier table: the receiving agency
-    is the part of the code before ``-YYMMDD-XXXX`` (docs/domain.md, "Identifiers"), so a dossier handled by another
-    agency than the one that received it is that receiving agency's here (docs/security.md, "Scoping")."""
-    scope = principal.scope
-    if scope.province_wide:
-        condition: ColumnElement[bool] = dossier_code.is_not(None)
-        return condition
-    if not scope.agencies:
-        return false()
-    return or_(*(dossier_code.startswith(f"{code}-", autoescape=True) for code in sorted(scope.agencies)))
-
-
-def covers_dossier(principal: Principal, dossier_code: str) -> bool:
-    return principal.scope.province_wide or any(dossier_code.startswith(f"{c}-") for c in principal.scope.agencies)
-
-
 def document_scope(principal: Principal) -> ColumnElement[bool]:
-    """Staff: documents attached to a dossier of their agencies, and documents attached to none (the warehouse's
-    own, offered to every agency for re-use); a portal client acting for a citizen: that citizen's documents only,
-    when the principal's subject is the holder's identity code (the holder's own authenticated request)."""
+    """Staff: documents attached to a dossier received by one of their agencies (digitisation knows a dossier by
+    its code only, so the handling agency of a dossier received elsewhere does not see them), and documents attached
+    to none (the warehouse's own, offered to every agency for re-use); a portal client acting for a citizen: that
+    citizen's documents only, when the principal's subject is the holder's identity code (the holder's own
+    authenticated request)."""
     conditions: list[ColumnElement[bool]] = []
     if principal.roles & STAFF_ROLES and (principal.scope.province_wide or principal.scope.agencies):
         conditions.append(
-            or_(Document.dossier_code.is_(None), dossier_agency_condition(principal, Document.dossier_code))
+            or_(Document.dossier_code.is_(None), principal.scope.dossier_condition(Document.dossier_code))
         )
     conditions.append(Document.holder_id_code == principal.subject)
     return or_(*conditions)
@@ -71,6 +55,6 @@ async def get_reuse(session: AsyncSession, dossier_code: str, component_code: st
 async def dossier_reuses(session: AsyncSession, principal: Principal, dossier_code: str) -> Sequence[Reuse]:
     """Staff: a dossier of their agencies; the holder: re-uses of their own documents."""
     mine = Reuse.document_id.in_(select(Document.id).where(Document.holder_id_code == principal.subject))
-    in_scope = dossier_agency_condition(principal, Reuse.dossier_code) if principal.roles & STAFF_ROLES else false()
+    in_scope = principal.scope.dossier_condition(Reuse.dossier_code) if principal.roles & STAFF_ROLES else false()
     stmt = select(Reuse).where(Reuse.dossier_code == dossier_code, or_(in_scope, mine)).order_by(Reuse.component_code)
     return (await session.execute(stmt)).scalars().all()

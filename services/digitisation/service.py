@@ -77,7 +77,7 @@ class Context:
 
     def check_dossier_in_scope(self, dossier_code: str | None) -> None:
         """A write naming a dossier outside the caller's scope is 404, as if the dossier did not exist."""
-        if dossier_code is not None and not repository.covers_dossier(self.principal, dossier_code):
+        if dossier_code is not None and not self.principal.scope.covers_dossier(dossier_code):
             raise DossierNotFound(f"No dossier {dossier_code}")
 
     @property
