@@ -16,6 +16,7 @@ from libs.common.contract import ProcedureSnapshot
 from libs.common.errors import InvalidInput, field_error
 from services.intake.catalogue_replica import service as replica
 from services.intake.context import STAFF, Ctx, allow
+from services.intake.domain.codes import is_agency_code
 from services.intake.domain.deadlines import local_window
 from services.intake.dossiers import repository as dossiers
 from services.intake.dossiers.audit import audit
@@ -72,6 +73,11 @@ async def tracking_book(
 ) -> Response:
     """Tracking book (form 06) of one receiving agency for one year, as CSV (UTF-8 with BOM); entry numbers run
     through the year in receipt order."""
+    if not is_agency_code(agency):
+        # checked before it reaches the file name in Content-Disposition (a control character there was a 500)
+        raise InvalidInput(
+            "Not an agency code", errors=[field_error(("agency",), "an agency code looks like 000.00.00.H56")]
+        )
     start, end = local_window(date(year, 1, 1), date(year, 12, 31))
     rows = await repository.tracking_book(ctx.session, ctx.principal, agency, start, end)
     await audit(ctx, AuditAction.EXPORT, rows, {"export": "tracking_book"})

@@ -16,7 +16,7 @@ from sqlalchemy import update
 
 from libs.common.audit import audit_log, seal, verify
 from libs.common.db import create_engine, session_factory
-from libs.common.testing import AUTH, api_keys, assert_problem, bearer, running_app
+from libs.common.testing import AUTH, api_keys, assert_problem, bearer, fields_of, running_app
 from services.intake.app import create_app
 from services.intake.config import IntakeSettings
 from services.intake.tests.support import AGENCY, OTHER_AGENCY, dossier, send
@@ -124,6 +124,8 @@ class TestQueueFormsStats:
         outside = await scoped.get(query, headers=HANDLER_X)
         assert outside.status_code == 200
         assert code not in outside.text
+        bad = await scoped.get("/tracking-book.csv?agency=%19x&year=2026", headers=HANDLER_A)
+        assert fields_of(assert_problem(bad, 422, "invalid_input")) == {"agency"}  # found by schemathesis: was a 500
         stats = "/stats/dossiers?from=2026-03-01&to=2026-03-31"
         assert [a["agency_code"] for a in (await scoped.get(stats, headers=HANDLER_A)).json()["agencies"]] == [AGENCY]
         assert (await scoped.get(stats, headers=HANDLER_X)).json()["agencies"] == []
