@@ -9,7 +9,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from libs.common.testing import api_keys, assert_problem, bearer, running_app
+from libs.common.testing import api_keys, assert_problem, bearer, fields_of, running_app
 from services.payments.app import create_app
 from services.payments.config import PaymentsSettings
 from services.payments.tests.support import DOSSIER, SECRETS, assessment, intent, key
@@ -57,3 +57,10 @@ class TestPaymentScope:
             "lines": [],
         }
         assert_problem(await scoped.post("/reconciliation", json=body, headers=OPS_X), 403, "forbidden")
+
+
+class TestBoundedAmounts:
+    async def test_an_amount_past_any_column_is_422_not_500(self, scoped: httpx.AsyncClient) -> None:
+        body = assessment(10**20)
+        problem = assert_problem(await scoped.post("/assessments", json=body, headers=DESK_A), 422, "validation_error")
+        assert fields_of(problem) == {"items.0.amount_vnd"}
