@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, Column, Index, String, Table, Text, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from libs.common.auth import PROVINCE_WIDE, Principal, Role
 from libs.common.db import BigIntPK, UtcDateTime, new_metadata
 from libs.common.logging import get_logger
 
@@ -33,10 +34,12 @@ log = get_logger(__name__)
 __all__ = [
     "AuditAction",
     "ChainCheck",
+    "acting_agency",
     "audit_log",
     "audit_metadata",
     "personal_data_reads",
     "record",
+    "record_principal",
     "run_sealer",
     "seal",
     "verify",
@@ -107,6 +110,58 @@ async def record(
             detail=json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None,
         )
     )
+
+
+def acting_agency(principal: Principal, *agency_codes: str | None) -> str | None:
+    """The agency a principal acts for on a record: the first of the record's agencies within the principal's scope;
+    ``"province-wide"`` for a province-wide officer outside them; none for a portal client acting for its applicant.
+    It is what a citizen is shown ("which agencies read my data"), so it names an agency, never the officer."""
+    scope = principal.scope
+    for code in agency_codes:
+        if code is not None and code in scope.agencies:
+            return code
+    if scope.province_wide and principal.roles - {Role.PORTAL}:
+        return PROVINCE_WIDE
+    if scope.agencies and principal.roles - {Role.PORTAL}:
+        return sorted(scope.agencies)[0]
+    return None
+
+
+async def record_principal(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    at: datetime,
+    action: AuditAction,
+    subject_kind: str,
+    subject_ids: Sequence[str],
+    personal_data: bool,
+    agencies: Sequence[Sequence[str | None]] | None = None,
+    detail: dict[str, Any] | None = None,
+    actor: str | None = None,
+) -> None:
+    """Append one row per subject for what ``principal`` did, in the caller's transaction (one multi-row insert, so a
+    page of 200 dossiers read is one statement). ``agencies[i]`` are subject i's agencies, for ``acting_agency``;
+    ``actor`` replaces the subject when that is itself personal data (a citizen signed in with their identity number).
+    """
+    if not subject_ids:
+        return
+    text_detail = json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None
+    rows = [
+        {
+            "at": at,
+            "actor": actor or principal.subject,
+            "actor_name": principal.display_name or None,
+            "actor_agency": acting_agency(principal, *(agencies[i] if agencies else ())),
+            "action": action.value,
+            "subject_kind": subject_kind,
+            "subject_id": subject_id,
+            "personal_data": personal_data,
+            "detail": text_detail,
+        }
+        for i, subject_id in enumerate(subject_ids)
+    ]
+    await session.execute(insert(audit_log), rows)
 
 
 def row_hash(row: Any, seq: int, prev_hash: str) -> str:

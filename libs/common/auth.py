@@ -96,6 +96,19 @@ class AgencyScope:
         codes = sorted(self.agencies)
         return or_(*(column.in_(codes) for column in columns))
 
+    def dossier_condition(self, dossier_code: Any) -> ColumnElement[bool]:
+        """A WHERE clause for services that hold a dossier code but not its agencies (digitisation, payments): the
+        dossier was received by one of the scope's agencies, read from the code ``<receiving agency>-YYMMDD-XXXX``
+        (docs/domain.md, "Identifiers"). Rows with no dossier code match only a province-wide scope."""
+        if self.province_wide:
+            return true()
+        if not self.agencies:
+            return false()
+        return or_(*(dossier_code.startswith(f"{code}-", autoescape=True) for code in sorted(self.agencies)))
+
+    def covers_dossier(self, dossier_code: str) -> bool:
+        return self.province_wide or any(dossier_code.startswith(f"{code}-") for code in self.agencies)
+
     def describe(self) -> str | list[str]:
         return PROVINCE_WIDE if self.province_wide else sorted(self.agencies)
 

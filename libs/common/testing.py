@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -42,6 +43,18 @@ AUTH = {
     "portal": {"Authorization": "Bearer dev-portal"},
     "admin": {"Authorization": "Bearer dev-admin"},
 }
+
+
+def api_keys(specs: dict[str, dict[str, Any]]) -> str:
+    """``MOTCUA_API_KEYS`` for tests: key → principal spec (``subject``, ``roles``, ``agencies``…), as the digests a
+    service holds. Send a key with ``bearer(key)``."""
+    from libs.common.auth import hash_api_key
+
+    return json.dumps({hash_api_key(key): spec for key, spec in specs.items()})
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
 
 
 def postgres_server_url() -> str | None:

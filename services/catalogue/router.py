@@ -141,7 +141,9 @@ async def list_procedure_versions(code: Code, session: DBSession) -> list[s.Vers
 
 
 @router.get("/procedures/{code}/versions/{version}", operation_id="get_procedure_version", tags=["procedures"])
-async def get_procedure_version(code: Code, version: int, session: DBSession) -> s.ProcedureRead:
+async def get_procedure_version(
+    code: Code, version: Annotated[int, Path(ge=1, le=2_147_483_647)], session: DBSession
+) -> s.ProcedureRead:
     """One version as it was published, whatever the day."""
     procedure = await repository.get_procedure(session, code)
     row = await repository.version(session, code, version)

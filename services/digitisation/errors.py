@@ -29,3 +29,9 @@ class ConcurrentDigitisation(Conflict):
     """Two versions of one document were recorded at the same instant; the client retries."""
 
     code = "concurrent_digitisation"
+
+
+class DossierNotFound(NotFound):
+    """A dossier outside the caller's agency scope: the same answer as for a dossier that does not exist."""
+
+    code = "dossier_not_found"

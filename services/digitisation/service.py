@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.common.audit import AuditAction, record_principal
+from libs.common.auth import Principal
 from libs.common.calendar import VN_TZ
 from libs.common.clock import Clock
 from libs.common.contract import DocumentDigitised, DocumentReused
-from libs.common.errors import field_error
+from libs.common.errors import Forbidden, field_error
 from libs.common.messaging.outbox import Outbox
 from services.digitisation import repository
 from services.digitisation import schemas as s
@@ -23,6 +28,7 @@ from services.digitisation.errors import (
     DocumentNotFound,
     DocumentNotOffered,
     DocumentRejected,
+    DossierNotFound,
     ReuseConflict,
 )
 from services.digitisation.models import Document, Reuse
@@ -34,12 +40,48 @@ class Context:
 
     session: AsyncSession
     outbox: Outbox
-    actor: str
+    principal: Principal
     now: datetime
+    pseudonym_key: str
 
     @classmethod
-    def of(cls, session: AsyncSession, outbox: Outbox, actor: str, clock: Clock) -> Context:
-        return cls(session, outbox, actor, clock.now())
+    def of(
+        cls, session: AsyncSession, outbox: Outbox, principal: Principal, pseudonym_key: str, clock: Clock
+    ) -> Context:
+        return cls(session, outbox, principal, clock.now(), pseudonym_key)
+
+    @property
+    def actor(self) -> str:
+        return self.principal.subject
+
+    def holder_pseudonym(self, holder_id_code: str) -> str:
+        """What the audit log names a holder by: a keyed hash, never the identity number (Decree 13/2023)."""
+        return hmac.new(self.pseudonym_key.encode(), holder_id_code.encode(), hashlib.sha256).hexdigest()[:32]
+
+    async def audit(self, action: AuditAction, kind: str, subject_ids: Sequence[str], **detail: Any) -> None:
+        await record_principal(
+            self.session,
+            self.principal,
+            at=self.now,
+            action=action,
+            subject_kind=kind,
+            subject_ids=subject_ids,
+            personal_data=True,
+            detail=detail or None,
+            actor=None
+            if self.principal.roles & repository.STAFF_ROLES
+            else f"holder:{self.holder_pseudonym(self.actor)}",
+        )
+
+    async def audit_documents(self, action: AuditAction, docs: Sequence[Document]) -> None:
+        # a document id begins with the holder's identity number: the audit row names it by pseudonym and type
+        ids = sorted({f"{self.holder_pseudonym(d.holder_id_code)}.{d.type_code}" for d in docs})
+        await self.audit(action, "document", ids)
+
+    def check_dossier_in_scope(self, dossier_code: str | None) -> None:
+        """A write naming a dossier outside the caller's scope is 404, as if the dossier did not exist."""
+        if dossier_code is not None and not self.principal.scope.covers_dossier(dossier_code):
+            raise DossierNotFound(f"No dossier {dossier_code}")
 
     @property
     def today(self) -> date:
@@ -99,8 +141,9 @@ async def record_document(ctx: Context, data: s.DocumentCreate) -> Recorded:
             f"The digitisation cannot be recorded: {fields}",
             errors=[field_error((field,), message) for field, message in problems],
         )
+    ctx.check_dossier_in_scope(data.dossier_code)
     doc_id = document_id(data.holder_id_code, data.type_code)
-    existing = await repository.versions(ctx.session, doc_id)
+    existing = await repository.versions(ctx.session, None, doc_id)
     for doc in existing:
         if warehouse.is_repeat(as_version(doc), data.file_sha256, data.dossier_code, data.component_code):
             return Recorded(doc, False, warehouse.validity(as_version(doc), existing[0].version, ctx.today))
@@ -143,20 +186,30 @@ async def record_document(ctx: Context, data: s.DocumentCreate) -> Recorded:
             at=at,
         ),
     )
+    await ctx.audit_documents(AuditAction.CREATE, [doc])
     return Recorded(doc, True, warehouse.validity(as_version(doc), doc.version, ctx.today))
 
 
 async def document_history(ctx: Context, doc_id: str) -> tuple[Sequence[Document], warehouse.Version | None]:
     """Every version of a document (newest first) and the one re-use offers today."""
-    docs = await repository.versions(ctx.session, doc_id)
+    docs = await repository.versions(ctx.session, ctx.principal, doc_id)
     if not docs:
         raise DocumentNotFound(f"No digitised document {doc_id}")
+    await ctx.audit_documents(AuditAction.READ, docs[:1])
     return docs, warehouse.offered([as_version(d) for d in docs], ctx.today)
 
 
 async def holder_documents(ctx: Context, holder_id_code: str) -> list[Document]:
-    """The warehouse view of one holder: per document, the version re-use offers today."""
+    """The warehouse view of one holder: per document, the version re-use offers today. The holder's own request
+    (a principal whose subject is that identity code), or an officer with an agency scope: the warehouse is shared
+    by every agency for once-only re-use, so an officer sees all of a holder's documents, and the read is audited."""
+    officer = bool(ctx.principal.roles & repository.STAFF_ROLES) and bool(
+        ctx.principal.scope.province_wide or ctx.principal.scope.agencies
+    )
+    if not officer and ctx.principal.subject != holder_id_code:
+        raise Forbidden("Only the holder themselves, or an officer of an agency, may read a holder's documents")
     docs = await repository.holder_documents(ctx.session, holder_id_code)
+    await ctx.audit(AuditAction.READ, "holder", [ctx.holder_pseudonym(holder_id_code)])
     by_key = {(d.id, d.version): d for d in docs}
     return [by_key[v.document_id, v.version] for v in warehouse.holdings(map(as_version, docs), ctx.today)]
 
@@ -171,6 +224,7 @@ async def record_reuse(ctx: Context, dossier_code: str, data: s.ReuseCreate) -> 
     another document for a component already recorded is a conflict.
     """
     check_dossier_code(dossier_code)
+    ctx.check_dossier_in_scope(dossier_code)
     if split_document_id(data.document_id) is None:
         raise DocumentRejected(
             f"Not a document id: {data.document_id!r}",
@@ -179,7 +233,8 @@ async def record_reuse(ctx: Context, dossier_code: str, data: s.ReuseCreate) -> 
     recorded = await repository.get_reuse(ctx.session, dossier_code, data.component_code)
     if recorded is not None:
         return _same_reuse(recorded, data), False
-    docs = await repository.versions(ctx.session, data.document_id)
+    # the warehouse offers any agency's documents for re-use: the document is looked up unscoped
+    docs = await repository.versions(ctx.session, None, data.document_id)
     if not docs:
         raise DocumentNotFound(f"No digitised document {data.document_id}")
     at = data.at.astimezone(UTC) if data.at is not None else ctx.now
@@ -241,4 +296,4 @@ def _same_reuse(recorded: Reuse, data: s.ReuseCreate) -> Reuse:
 
 async def dossier_reuses(ctx: Context, dossier_code: str) -> Sequence[Reuse]:
     check_dossier_code(dossier_code)
-    return await repository.dossier_reuses(ctx.session, dossier_code)
+    return await repository.dossier_reuses(ctx.session, ctx.principal, dossier_code)

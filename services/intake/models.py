@@ -98,6 +98,8 @@ class Dossier(Base):
     rating: Mapped[str | None] = mapped_column(String(20))
     last_step_at: Mapped[datetime] = mapped_column(db.UtcDateTime())  # a later step may not be dated before it
     overdue_published_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())
+    # the client that submitted it (a portal's client id, or the officer's subject): a portal may act only on its own
+    submitted_by: Mapped[str | None] = mapped_column(String(120), index=True)
     # components, applicant contact, result references, reasons: read with the dossier, never queried
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
 

@@ -54,3 +54,9 @@ class PaymentRejected(InvalidInput):
 
 class StatementRejected(InvalidInput):
     code = "statement_rejected"
+
+
+class DossierNotFound(NotFound):
+    """A dossier outside the caller's agency scope: the same answer as for a dossier payments knows nothing of."""
+
+    code = "dossier_not_found"

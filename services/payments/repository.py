@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.common.auth import AgencyScope
 from services.payments.models import FeeAssessment, Payment, Refund
 
 
@@ -34,14 +35,20 @@ async def supersede_assessments(session: AsyncSession, dossier_code: str, at: da
     await session.execute(stmt)
 
 
-async def get_payment(session: AsyncSession, payment_id: str) -> Payment | None:
-    return await session.get(Payment, payment_id)
+def readable_payments(scope: AgencyScope) -> Select[Payment]:
+    """Payments of dossiers received by the scope's agencies (payments knows a dossier by its code, whose first part
+    is the receiving agency: docs/security.md, "Scoping"). A payment outside the scope is 404 like a missing one."""
+    return select(Payment).where(scope.dossier_condition(Payment.dossier_code))
 
 
-async def lock_payment(session: AsyncSession, payment_id: str) -> Payment | None:
+async def get_payment(session: AsyncSession, scope: AgencyScope, payment_id: str) -> Payment | None:
+    return (await session.execute(readable_payments(scope).where(Payment.id == payment_id))).scalar_one_or_none()
+
+
+async def lock_payment(session: AsyncSession, scope: AgencyScope, payment_id: str) -> Payment | None:
     """The payment, locked for the rest of the transaction on PostgreSQL: a callback, a confirmation and a refund
     of one payment serialise."""
-    stmt = select(Payment).where(Payment.id == payment_id).with_for_update()
+    stmt = readable_payments(scope).where(Payment.id == payment_id).with_for_update()
     return (await session.execute(stmt)).scalar_one_or_none()
 
 

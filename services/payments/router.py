@@ -31,8 +31,11 @@ IDEMPOTENCY_KEY = (
 )
 
 
-def _ctx(request: Request, session: DBSession, rt: RuntimeDep, actor: str) -> service.Context:
+def _ctx(request: Request, session: DBSession, rt: RuntimeDep, actor: str | Principal) -> service.Context:
+    """The use cases' context: scoped to the principal's agencies, or unscoped for a provider's signed callback."""
     secrets: dict[str, str] = request.app.state.provider_secrets
+    if isinstance(actor, Principal):
+        return service.Context.of(session, rt.outbox, secrets, actor.subject, rt.clock, actor.scope)
     return service.Context.of(session, rt.outbox, secrets, actor, rt.clock)
 
 
@@ -94,7 +97,7 @@ async def assess_fees(
     procedure and items again answer 200 with the assessment in force and publish nothing. Payment intents of the
     dossier may not exceed what is left to pay.
     """
-    assessed = await service.assess(_ctx(request, session, rt, principal.subject), body)
+    assessed = await service.assess(_ctx(request, session, rt, principal), body)
     if not assessed.created:
         response.status_code = status.HTTP_200_OK
     return read_assessment(assessed.assessment)
@@ -106,7 +109,7 @@ async def get_dossier_fees(
 ) -> s.DossierFees:
     """A dossier's fees: the assessment in force, every payment intent with its state, what was paid (net of
     refunds) and what is left to pay (negative when overpaid)."""
-    summary = await service.dossier_fees(_ctx(request, session, rt, principal.subject), dossier_code)
+    summary = await service.dossier_fees(_ctx(request, session, rt, principal), dossier_code)
     assessment = summary.assessment
     return s.DossierFees(
         dossier_code=dossier_code,
@@ -148,7 +151,7 @@ async def create_payment(
     """
     if Role.DESK_OFFICER not in principal.roles and body.channel is not PaymentChannel.ONLINE:
         raise Forbidden("The portal creates online payments only")
-    created = await service.create_payment(_ctx(request, session, rt, principal.subject), idempotency_key, body)
+    created = await service.create_payment(_ctx(request, session, rt, principal), idempotency_key, body)
     if not created.created:
         response.status_code = status.HTTP_200_OK
     return read_payment(created.payment)
@@ -159,7 +162,7 @@ async def get_payment(
     payment_id: str, request: Request, session: DBSession, rt: RuntimeDep, principal: Readers
 ) -> s.PaymentRead:
     """One payment: its state, what was refunded and can still be, and the commands its state allows."""
-    return read_payment(await service.get_payment(_ctx(request, session, rt, principal.subject), payment_id))
+    return read_payment(await service.get_payment(_ctx(request, session, rt, principal), payment_id))
 
 
 @router.post("/payments/{payment_id}/confirm", operation_id="confirm_payment", tags=["payments"])
@@ -174,7 +177,7 @@ async def confirm_payment(
     """The desk received the money of a counter or postal intent: it succeeds and ``PaymentSucceeded`` is
     published. Confirming again is harmless (200, nothing published). An online intent is settled only by its
     provider (409 ``transition_not_allowed``), as is a failed one."""
-    ctx = _ctx(request, session, rt, principal.subject)
+    ctx = _ctx(request, session, rt, principal)
     return read_payment(await service.confirm(ctx, payment_id, body or s.ConfirmCreate()))
 
 
@@ -201,7 +204,7 @@ async def refund_payment(
     409 ``refund_exceeds_payment`` (with ``refundable_vnd``) when more is asked than is left, 409
     ``transition_not_allowed`` for a payment that took no money. An optional ``Idempotency-Key`` makes retries safe.
     """
-    ctx = _ctx(request, session, rt, principal.subject)
+    ctx = _ctx(request, session, rt, principal)
     done = await service.refund(ctx, payment_id, body, idempotency_key)
     if not done.created:
         response.status_code = status.HTTP_200_OK
@@ -265,7 +268,7 @@ async def reconcile_statement(
     ``amount_mismatch``; ``status_mismatch`` (same amount, the statuses disagree: usually a success whose callback
     never arrived). Read-only: nothing is changed or published. 422 naming the line when a payment is listed twice.
     """
-    result = await service.reconcile(_ctx(request, session, rt, principal.subject), body)
+    result = await service.reconcile(_ctx(request, session, rt, principal), body)
     return s.ReconciliationRead(
         provider=body.provider,
         clean=result.clean,

@@ -15,8 +15,10 @@ from services.payments.domain.states import Command, PaymentStatus
 
 PROVIDER = r"^[a-z0-9][a-z0-9._-]{0,59}$"
 
-Vnd = Annotated[int, Field(ge=0, strict=True, description="VND, an integer")]
-PositiveVnd = Annotated[int, Field(gt=0, strict=True, description="VND, a positive integer")]
+# bounded so that any sum of them fits the 64-bit columns (an unbounded integer was a 500 on SQLite: schemathesis)
+MAX_VND = 10**15
+Vnd = Annotated[int, Field(ge=0, le=MAX_VND, strict=True, description="VND, an integer")]
+PositiveVnd = Annotated[int, Field(gt=0, le=MAX_VND, strict=True, description="VND, a positive integer")]
 
 
 class FeeItemIn(CleanInput):

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.common.auth import AgencyScope
 from libs.common.clock import Clock
 from libs.common.contract import FeeAssessed, FeeItem, PaymentChannel, PaymentFailed, PaymentRefunded, PaymentSucceeded
-from libs.common.errors import field_error
+from libs.common.errors import Forbidden, field_error
 from libs.common.idempotency import fingerprint, key_problem
 from libs.common.messaging.outbox import Outbox
 from services.payments import repository
@@ -24,6 +25,7 @@ from services.payments.errors import (
     AmountExceedsOutstanding,
     AmountMismatch,
     BadSignature,
+    DossierNotFound,
     IdempotencyKeyReused,
     PaymentNotFound,
     PaymentRejected,
@@ -45,12 +47,25 @@ class Context:
     provider_secrets: Mapping[str, str]
     actor: str
     now: datetime
+    # the agencies whose dossiers' fees and payments the caller may see; a provider's signed callback is not scoped
+    scope: AgencyScope = field(default_factory=AgencyScope.province)
 
     @classmethod
     def of(
-        cls, session: AsyncSession, outbox: Outbox, provider_secrets: Mapping[str, str], actor: str, clock: Clock
+        cls,
+        session: AsyncSession,
+        outbox: Outbox,
+        provider_secrets: Mapping[str, str],
+        actor: str,
+        clock: Clock,
+        scope: AgencyScope | None = None,
     ) -> Context:
-        return cls(session, outbox, provider_secrets, actor, clock.now())
+        return cls(session, outbox, provider_secrets, actor, clock.now(), scope or AgencyScope.province())
+
+    def check_dossier(self, dossier_code: str) -> None:
+        """Fees and payments of a dossier outside the scope are 404, as if payments knew nothing of it."""
+        if not self.scope.covers_dossier(dossier_code):
+            raise DossierNotFound(f"No dossier {dossier_code}")
 
 
 def _transition_refused(payment: Payment, exc: states.TransitionRefused) -> TransitionNotAllowed:
@@ -74,6 +89,7 @@ class Assessed:
 
 async def assess(ctx: Context, data: s.AssessmentCreate) -> Assessed:
     """Record the fees of a dossier; a different re-assessment supersedes the one in force. Publishes FeeAssessed."""
+    ctx.check_dossier(data.dossier_code)
     items = [item.model_dump(mode="json") for item in data.items]
     current = await repository.current_assessment(ctx.session, data.dossier_code, lock=True)
     if current is not None and current.procedure_code == data.procedure_code and current.items == items:
@@ -119,6 +135,7 @@ def _paid(payments: Sequence[Payment]) -> list[fees.Paid]:
 
 
 async def dossier_fees(ctx: Context, dossier_code: str) -> FeesSummary:
+    ctx.check_dossier(dossier_code)
     assessment = await repository.current_assessment(ctx.session, dossier_code)
     payments = await repository.dossier_payments(ctx.session, dossier_code)
     assessed = assessment.total_vnd if assessment is not None else 0
@@ -163,6 +180,7 @@ def _same_request(payment: Payment, request_fingerprint: str, key: str) -> Payme
 async def create_payment(ctx: Context, key: str, data: s.PaymentCreate) -> Created:
     """A payment intent for ``data`` under the client's idempotency key (same key + same body: the same intent)."""
     _check_key(key)
+    ctx.check_dossier(data.dossier_code)
     request_fingerprint = fingerprint(data.model_dump(mode="json"))
     existing = await repository.payment_by_key(ctx.session, key)
     if existing is not None:
@@ -214,9 +232,9 @@ async def create_payment(ctx: Context, key: str, data: s.PaymentCreate) -> Creat
 
 async def get_payment(ctx: Context, payment_id: str, *, lock: bool = False) -> Payment:
     if lock:
-        payment = await repository.lock_payment(ctx.session, payment_id)
+        payment = await repository.lock_payment(ctx.session, ctx.scope, payment_id)
     else:
-        payment = await repository.get_payment(ctx.session, payment_id)
+        payment = await repository.get_payment(ctx.session, ctx.scope, payment_id)
     if payment is None:
         raise PaymentNotFound(f"No payment {payment_id}")
     return payment
@@ -403,6 +421,9 @@ async def refund(ctx: Context, payment_id: str, data: s.RefundCreate, key: str |
 
 
 async def reconcile(ctx: Context, data: s.StatementIn) -> reconciliation.Reconciliation:
+    if not ctx.scope.province_wide:
+        # a provider's statement covers every agency's payments: only the province reconciles it
+        raise Forbidden("Reconciling a provider's statement needs a province-wide scope")
     lines = [reconciliation.Line(li.payment_id, li.amount_vnd, li.status) for li in data.lines]
     payments, in_period = await repository.provider_payments(
         ctx.session, data.provider, {li.payment_id for li in lines}, data.period_start, data.period_end

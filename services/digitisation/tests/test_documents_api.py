@@ -129,7 +129,7 @@ class TestGetDocument:
         for n in (1, 2, 3):
             body = document(file_sha256=sha(f"v{n}"), signed=n != 3)
             assert (await client.post("/documents", json=body, headers=AUTH["desk"])).status_code == 201
-        response = await client.get(f"/documents/{PERSON}.KQ001193", headers=AUTH["portal"])
+        response = await client.get(f"/documents/{PERSON}.KQ001193", headers=AUTH["handler"])
         assert response.status_code == 200, response.text
         body = response.json()
         assert [v["version"] for v in body["versions"]] == [3, 2, 1]
@@ -155,7 +155,7 @@ class TestHolderDocuments:
         ]
         for body in bodies:
             assert (await client.post("/documents", json=body, headers=AUTH["desk"])).status_code == 201
-        response = await client.get(f"/holders/{PERSON}/documents", headers=AUTH["portal"])
+        response = await client.get(f"/holders/{PERSON}/documents", headers=AUTH["handler"])
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["holder_kind"] == "person" and body["on"]

@@ -124,12 +124,12 @@ class TestListReuse:
                 headers=AUTH["desk"],
             )
             assert response.status_code == 201
-        listed = await client.get(f"/dossiers/{LATER_DOSSIER}/reuse", headers=AUTH["portal"])
+        listed = await client.get(f"/dossiers/{LATER_DOSSIER}/reuse", headers=AUTH["handler"])
         assert [(r["component_code"], r["document_id"]) for r in listed.json()] == [
             ("GKS", BIRTH),
             ("TP2", f"{PERSON}.CCCD"),
         ]
-        empty = await client.get(f"/dossiers/{DOSSIER}/reuse", headers=AUTH["portal"])
+        empty = await client.get(f"/dossiers/{DOSSIER}/reuse", headers=AUTH["handler"])
         assert empty.status_code == 200 and empty.json() == []
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from libs.common.audit import AuditAction
 from libs.common.contract import (
     DossierApologised,
     DossierExplained,
@@ -21,16 +22,18 @@ from libs.common.contract import (
     DossierTransferred,
     DossierWithdrawn,
     EventPayload,
+    ReturnChannel,
     SupplementReceived,
     SupplementRequested,
 )
 from libs.common.contract.timeliness import Outcome
-from libs.common.errors import field_error
+from libs.common.errors import Forbidden, field_error
 from services.intake.context import IntakeContext
 from services.intake.domain import deadlines, lifecycle, receipt
 from services.intake.domain.lifecycle import Command, Status
 from services.intake.dossiers import reads, repository
 from services.intake.dossiers import schemas as s
+from services.intake.dossiers.audit import audit
 from services.intake.errors import (
     AlreadyRecorded,
     CommandRejected,
@@ -51,7 +54,7 @@ class _Step:
 
 
 async def _begin(ctx: IntakeContext, code: str, command: Command, at: datetime | None) -> _Step:
-    dossier = await repository.lock_dossier(ctx.session, code)
+    dossier = await repository.lock_dossier(ctx.session, ctx.principal, code)
     if dossier is None:
         raise DossierNotFound(f"No dossier {code}")
     before = Status(dossier.status)
@@ -96,6 +99,7 @@ async def _record(
         )
     )
     await ctx.session.flush()
+    await audit(ctx, AuditAction.CHANGE, [dossier], {"command": command.value})
     [appended] = await ctx.outbox.append(ctx.session, event)
     await outbound.after_step(
         ctx.session,
@@ -257,6 +261,9 @@ async def resolve(ctx: IntakeContext, code: str, body: s.ResultIn) -> Dossier:
 
 
 async def return_result(ctx: IntakeContext, code: str, body: s.ReturnIn) -> Dossier:
+    if not ctx.principal.roles & repository.STAFF_ROLES and body.channel is not ReturnChannel.ELECTRONIC:
+        # the portal hands nothing over at a counter or by post: only the desk does
+        raise Forbidden("The portal returns results electronically only")
     step = await _begin(ctx, code, Command.RETURN, body.at)
     step.dossier.returned_at = step.at
     step.dossier.return_channel = body.channel.value

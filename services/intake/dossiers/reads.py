@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.app import DBSession
+from libs.common.audit import AuditAction, personal_data_reads
 from libs.common.contract import ApplicantKind, Channel
 from libs.common.contract.timeliness import Outcome, judge_outcome, overdue
+from services.intake.context import Ctx
 from services.intake.domain import lifecycle
 from services.intake.domain.formatting import mask_name, vn_time
 from services.intake.domain.lifecycle import Status
 from services.intake.dossiers import repository
 from services.intake.dossiers import schemas as s
+from services.intake.dossiers.audit import SUBJECT_KIND, audit
 from services.intake.errors import DossierNotFound
 from services.intake.models import Dossier
 
@@ -41,14 +46,41 @@ def dossier_overdue(dossier: Dossier, at: datetime) -> bool:
     )
 
 
-async def get_dossier_or_404(session: DBSession, code: str) -> Dossier:
-    dossier = await repository.get_dossier(session, code)
+async def get_dossier_or_404(ctx: Ctx, code: str) -> Dossier:
+    """The dossier if within the caller's scope, else 404 exactly as for a missing one. Showing it is a read of the
+    applicant's personal data, so it is audited here, once, for every route that shows a dossier (views, forms)."""
+    dossier = await repository.get_dossier(ctx.session, ctx.principal, code)
+    if dossier is None:
+        raise DossierNotFound(f"No dossier {code}")
+    await audit(ctx, AuditAction.READ, [dossier])
+    return dossier
+
+
+ValidDossier = Annotated[Dossier, Depends(get_dossier_or_404)]
+
+
+async def get_public_dossier_or_404(session: DBSession, code: str) -> Dossier:
+    dossier = await repository.get_public_dossier(session, code)
     if dossier is None:
         raise DossierNotFound(f"No dossier {code}")
     return dossier
 
 
-ValidDossier = Annotated[Dossier, Depends(get_dossier_or_404)]
+PublicDossier = Annotated[Dossier, Depends(get_public_dossier_or_404)]
+
+
+async def personal_data_access(session: AsyncSession, code: str, id_last4: str) -> s.PersonalDataReadsRead:
+    """For the applicant on the public look-up: which agencies read or changed their personal data, and when.
+    The dossier code and the last four digits of the identity number must both match; anything else is the same 404
+    as a missing dossier, so the page tells nothing to someone who holds only a code."""
+    dossier = await repository.get_public_dossier(session, code)
+    if dossier is None or not hmac.compare_digest(dossier.applicant_id_code[-4:], id_last4):
+        raise DossierNotFound(f"No dossier {code} with that identity number")
+    reads = await personal_data_reads(session, SUBJECT_KIND, dossier.code)
+    return s.PersonalDataReadsRead(
+        code=dossier.code,
+        reads=[s.PersonalDataReadRead(at=r.at, agency_code=r.agency_code, action=r.action) for r in reads],
+    )
 
 
 def staff_view(dossier: Dossier, now: datetime) -> s.DossierRead:

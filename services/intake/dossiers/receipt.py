@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from libs.common.audit import AuditAction
 from libs.common.calendar import VN_TZ, LimitUnit, TimeLimit
 from libs.common.contract import Applicant, DossierReceived, Sector, SubmittedComponent, TimeLimitData
-from libs.common.errors import field_error
+from libs.common.errors import Forbidden, field_error
 from services.intake import sequences
 from services.intake.catalogue_replica import service as replica
 from services.intake.context import IntakeContext
@@ -13,6 +14,7 @@ from services.intake.domain.codes import dossier_code, parse_dossier_code
 from services.intake.domain.lifecycle import Status
 from services.intake.dossiers import repository
 from services.intake.dossiers import schemas as s
+from services.intake.dossiers.audit import audit
 from services.intake.errors import DossierExists, ReceiptRejected
 from services.intake.integrations import outbound
 from services.intake.integrations.consent import consent_row
@@ -29,6 +31,8 @@ async def receive_dossier(ctx: IntakeContext, data: s.DossierCreate, *, code: st
     A handful of statements: procedure, agencies, sequence, insert, outbox.
     """
     session = ctx.session
+    if ctx.principal.roles & repository.STAFF_ROLES and not ctx.principal.scope.covers(data.receiving_agency_code):
+        raise Forbidden(f"Agency {data.receiving_agency_code} is outside your scope: you cannot receive for it")
     submitted_at = ctx.step_time(data.at)
     procedure = await replica.procedure_for(session, data.procedure_code, submitted_at)
     limit = TimeLimit(procedure.time_limit.amount, LimitUnit(procedure.time_limit.unit.value))
@@ -95,6 +99,7 @@ async def receive_dossier(ctx: IntakeContext, data: s.DossierCreate, *, code: st
         paused_seconds=0,
         supplement_requests=0,
         last_step_at=submitted_at,
+        submitted_by=ctx.principal.client_id or ctx.principal.subject,
         details={
             "components": [
                 {**c.model_dump(mode="json"), "copies": given.copies}
@@ -112,6 +117,7 @@ async def receive_dossier(ctx: IntakeContext, data: s.DossierCreate, *, code: st
         # An imported dossier's history must not text the citizen again: consent is given at a live receipt only.
         session.add(consent_row(code, data.notices, ctx.now))
     await session.flush()
+    await audit(ctx, AuditAction.CREATE, [dossier], {"command": "receive"})
     [received] = await ctx.outbox.append(
         session,
         DossierReceived(
@@ -156,6 +162,6 @@ async def _keep_imported_code(ctx: IntakeContext, code: str, agency: str) -> Non
             "An imported code is <receiving agency code>-YYMMDD-XXXX",
             errors=[field_error(("code",), "not a dossier code of the receiving agency")],
         )
-    if await repository.get_dossier(ctx.session, code) is not None:
+    if await repository.dossier_exists(ctx.session, code):
         raise DossierExists(f"Dossier {code} already exists")
     await sequences.reserve_sequence(ctx.session, agency, parts.received_on, parts.sequence)

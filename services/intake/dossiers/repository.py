@@ -5,20 +5,56 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, not_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.common.auth import Principal, Role
 from services.intake.domain.lifecycle import Status
 from services.intake.models import Dossier, DossierStep
 
+STAFF_ROLES = frozenset({Role.DESK_OFFICER, Role.HANDLER, Role.LEADER, Role.OPS})
 
-async def get_dossier(session: AsyncSession, code: str) -> Dossier | None:
+
+def dossier_scope(principal: Principal) -> ColumnElement[bool]:
+    """The dossiers ``principal`` may read and change (docs/security.md, "Scoping"): for staff, those whose
+    receiving, handling or current agency is in its scope (a dossier received across boundaries is "own" to each);
+    for a portal client, those it submitted, whatever its agency scope."""
+    conditions: list[ColumnElement[bool]] = []
+    if principal.roles & STAFF_ROLES:
+        conditions.append(
+            principal.scope.agency_condition(
+                Dossier.receiving_agency_code, Dossier.handling_agency_code, Dossier.current_agency_code
+            )
+        )
+    if Role.PORTAL in principal.roles and principal.client_id:
+        conditions.append(Dossier.submitted_by == principal.client_id)
+    return or_(*conditions) if conditions else false()
+
+
+def readable_dossiers(principal: Principal) -> Select[Dossier]:
+    """Every read and write of a dossier on a caller's behalf starts from this statement (Polar's
+    ``get_readable_statement``): a dossier outside the scope is never loaded, so it is a 404 like a missing one."""
+    return select(Dossier).where(dossier_scope(principal))
+
+
+async def get_dossier(session: AsyncSession, principal: Principal, code: str) -> Dossier | None:
+    return (await session.execute(readable_dossiers(principal).where(Dossier.code == code))).scalar_one_or_none()
+
+
+async def dossier_exists(session: AsyncSession, code: str) -> bool:
+    """Whether the code is taken, by anyone (an imported code must stay unique); not a read on anyone's behalf."""
+    return await session.get(Dossier, code) is not None
+
+
+async def get_public_dossier(session: AsyncSession, code: str) -> Dossier | None:
+    """The public look-up: anyone holding the code sees the public view (masked), so no scope applies."""
     return await session.get(Dossier, code)
 
 
-async def lock_dossier(session: AsyncSession, code: str) -> Dossier | None:
-    """The dossier, locked for the rest of the transaction on PostgreSQL so that two commands serialise."""
-    stmt = select(Dossier).where(Dossier.code == code).with_for_update()
+async def lock_dossier(session: AsyncSession, principal: Principal, code: str) -> Dossier | None:
+    """The dossier, if within the caller's scope, locked for the rest of the transaction on PostgreSQL so that two
+    commands serialise."""
+    stmt = readable_dossiers(principal).where(Dossier.code == code).with_for_update()
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
@@ -45,6 +81,7 @@ def overdue_condition(now: datetime) -> ColumnElement[bool]:
 
 async def list_dossiers(
     session: AsyncSession,
+    principal: Principal,
     *,
     now: datetime,
     agency: str | None,
@@ -54,7 +91,7 @@ async def list_dossiers(
     page: int,
     page_size: int,
 ) -> tuple[Sequence[Dossier], int]:
-    conditions: list[ColumnElement[bool]] = []
+    conditions: list[ColumnElement[bool]] = [dossier_scope(principal)]
     if agency is not None:
         conditions.append(
             or_(

@@ -6,19 +6,23 @@ from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel
 
+from libs.common.app import DBSession
+from libs.common.audit import AuditAction
 from libs.common.auth import Role
 from libs.common.contract import Channel
 from libs.common.errors import Forbidden
 from libs.common.idempotency import IdempotencyKey, once
+from libs.common.limits import RATE_LIMITED_RESPONSES, public_rate_limit
 from services.intake.context import STAFF, Ctx, IntakeContext, allow
 from services.intake.domain.deadlines import due_bound
 from services.intake.domain.lifecycle import Command, Status
 from services.intake.dossiers import commands, receipt, repository
 from services.intake.dossiers import schemas as s
-from services.intake.dossiers.reads import ValidDossier, public_view, staff_view
+from services.intake.dossiers.audit import audit
+from services.intake.dossiers.reads import PublicDossier, ValidDossier, personal_data_access, public_view, staff_view
 
 router = APIRouter()
 
@@ -70,6 +74,7 @@ async def list_dossiers(
     due_before = None if due_within is None else due_bound(ctx.calendar, ctx.now, due_within)
     rows, total = await repository.list_dossiers(
         ctx.session,
+        ctx.principal,
         now=ctx.now,
         agency=agency,
         status=status_.value if status_ else None,
@@ -78,6 +83,7 @@ async def list_dossiers(
         page=page,
         page_size=page_size,
     )
+    await audit(ctx, AuditAction.READ, rows, {"list": True})
     return s.DossierPage(items=[staff_view(d, ctx.now) for d in rows], total=total, page=page, page_size=page_size)
 
 
@@ -88,10 +94,28 @@ async def get_dossier(dossier: ValidDossier, ctx: Ctx) -> s.DossierRead:
 
 
 @router.get("/public/dossiers/{code}", operation_id="look_up_dossier", tags=["public"])
-async def look_up_dossier(dossier: ValidDossier) -> s.PublicDossierRead:
+async def look_up_dossier(dossier: PublicDossier) -> s.PublicDossierRead:
     """Public look-up by dossier code (no authentication): status and appointment (the apology's new date if any).
     The applicant's name is masked; no identity number, address or contact."""
     return public_view(dossier)
+
+
+@router.get(
+    "/public/dossiers/{code}/personal-data-reads",
+    operation_id="personal_data_reads",
+    tags=["public"],
+    dependencies=[Depends(public_rate_limit)],
+    responses=RATE_LIMITED_RESPONSES,
+)
+async def personal_data_reads(
+    code: str,
+    session: DBSession,
+    id_last4: Annotated[str, Query(pattern=r"^[0-9]{4}$", description="last four digits of the identity number")],
+) -> s.PersonalDataReadsRead:
+    """For the applicant (no authentication): which agencies read or changed the personal data in their dossier,
+    and when. Needs the dossier code and the last four digits of the applicant's identity number; 404 if either
+    does not match. Rate-limited per client address."""
+    return await personal_data_access(session, code, id_last4)
 
 
 # ---------------------------------------------------------------- lifecycle commands

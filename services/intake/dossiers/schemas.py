@@ -229,3 +229,21 @@ class PublicDossierRead(BaseModel):
     appointment_text: str
     finished_at: datetime | None
     returned_at: datetime | None
+
+
+class PersonalDataReadRead(BaseModel):
+    """One time an agency read or changed the applicant's personal data in this dossier."""
+
+    at: datetime
+    agency_code: str | None = Field(
+        description="the agency that acted; 'province-wide' for a provincial officer; null for the public portal "
+        "acting for the applicant"
+    )
+    action: str = Field(description="read, create, change or export")
+
+
+class PersonalDataReadsRead(BaseModel):
+    """Who has seen this dossier's personal data, and when (Decree 13/2023 on personal data protection)."""
+
+    code: str
+    reads: list[PersonalDataReadRead]

@@ -9,15 +9,20 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.common.auth import Principal
 from services.intake.domain.lifecycle import FINISHED
 from services.intake.models import Dossier
 
 
-async def counts_by_receiving_agency(session: AsyncSession, start: datetime, end: datetime) -> list[dict[str, Any]]:
+async def counts_by_receiving_agency(
+    session: AsyncSession, principal: Principal, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """Received and finished per receiving agency, for the agencies of the caller's scope only."""
+    in_scope = principal.scope.agency_condition(Dossier.receiving_agency_code)
     received = (
         await session.execute(
             select(Dossier.receiving_agency_code, func.count())
-            .where(Dossier.received_at >= start, Dossier.received_at < end)
+            .where(in_scope, Dossier.received_at >= start, Dossier.received_at < end)
             .group_by(Dossier.receiving_agency_code)
         )
     ).all()
@@ -25,6 +30,7 @@ async def counts_by_receiving_agency(session: AsyncSession, start: datetime, end
         await session.execute(
             select(Dossier.receiving_agency_code, func.count())
             .where(
+                in_scope,
                 Dossier.finished_at >= start,
                 Dossier.finished_at < end,
                 Dossier.status.in_([s.value for s in FINISHED]),
@@ -40,10 +46,18 @@ async def counts_by_receiving_agency(session: AsyncSession, start: datetime, end
     return [table[code] for code in sorted(table)]
 
 
-async def tracking_book(session: AsyncSession, agency: str, start: datetime, end: datetime) -> Sequence[Dossier]:
+async def tracking_book(
+    session: AsyncSession, principal: Principal, agency: str, start: datetime, end: datetime
+) -> Sequence[Dossier]:
+    """An agency's book, empty for an agency outside the caller's scope (the book is the receiving agency's own)."""
     stmt = (
         select(Dossier)
-        .where(Dossier.receiving_agency_code == agency, Dossier.received_at >= start, Dossier.received_at < end)
+        .where(
+            principal.scope.agency_condition(Dossier.receiving_agency_code),
+            Dossier.receiving_agency_code == agency,
+            Dossier.received_at >= start,
+            Dossier.received_at < end,
+        )
         .order_by(Dossier.received_at, Dossier.code)
     )
     return (await session.execute(stmt)).scalars().all()

@@ -10,13 +10,16 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
 from libs.common.app import DBSession
+from libs.common.audit import AuditAction
 from libs.common.calendar import VN_TZ
 from libs.common.contract import ProcedureSnapshot
 from libs.common.errors import InvalidInput, field_error
 from services.intake.catalogue_replica import service as replica
-from services.intake.context import STAFF, allow
+from services.intake.context import STAFF, Ctx, allow
+from services.intake.domain.codes import is_agency_code
 from services.intake.domain.deadlines import local_window
 from services.intake.dossiers import repository as dossiers
+from services.intake.dossiers.audit import audit
 from services.intake.dossiers.reads import ValidDossier
 from services.intake.forms import render as forms
 from services.intake.forms import repository
@@ -64,14 +67,20 @@ async def render_form(number: str, dossier: ValidDossier, session: DBSession) ->
 
 @router.get("/tracking-book.csv", operation_id="tracking_book", tags=["forms"], response_class=Response)
 async def tracking_book(
-    session: DBSession,
+    ctx: Ctx,
     agency: Annotated[str, Query(description="receiving agency code")],
     year: Annotated[int, Query(ge=2000, le=2100)],
 ) -> Response:
     """Tracking book (form 06) of one receiving agency for one year, as CSV (UTF-8 with BOM); entry numbers run
     through the year in receipt order."""
+    if not is_agency_code(agency):
+        # checked before it reaches the file name in Content-Disposition (a control character there was a 500)
+        raise InvalidInput(
+            "Not an agency code", errors=[field_error(("agency",), "an agency code looks like 000.00.00.H56")]
+        )
     start, end = local_window(date(year, 1, 1), date(year, 12, 31))
-    rows = await repository.tracking_book(session, agency, start, end)
+    rows = await repository.tracking_book(ctx.session, ctx.principal, agency, start, end)
+    await audit(ctx, AuditAction.EXPORT, rows, {"export": "tracking_book"})
     return Response(
         forms.tracking_book_csv(rows),
         media_type="text/csv; charset=utf-8",
@@ -81,7 +90,7 @@ async def tracking_book(
 
 @router.get("/stats/dossiers", operation_id="dossier_stats", tags=["stats"])
 async def dossier_stats(
-    session: DBSession,
+    ctx: Ctx,
     from_: Annotated[date, Query(alias="from", description="first local day (Asia/Ho_Chi_Minh), inclusive")],
     to: Annotated[date, Query(description="last local day, inclusive")],
 ) -> s.DossierStats:
@@ -90,7 +99,7 @@ async def dossier_stats(
     if to < from_:
         raise InvalidInput("The window ends before it starts", errors=[field_error(("to",), "before 'from'")])
     start, end = local_window(from_, to)
-    agencies = await repository.counts_by_receiving_agency(session, start, end)
+    agencies = await repository.counts_by_receiving_agency(ctx.session, ctx.principal, start, end)
     return s.DossierStats(
         window=s.StatsWindow(from_=from_, to=to),
         agencies=[s.AgencyCount(**row) for row in agencies],

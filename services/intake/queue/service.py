@@ -7,6 +7,7 @@ from datetime import datetime
 
 from libs.common.calendar import VN_TZ
 from libs.common.contract import QueueTicketServed
+from libs.common.errors import Forbidden
 from services.intake import sequences
 from services.intake.catalogue_replica import service as replica
 from services.intake.context import IntakeContext
@@ -18,6 +19,8 @@ from services.intake.queue import schemas as s
 
 
 async def issue_ticket(ctx: IntakeContext, body: s.TicketCreate) -> QueueTicket:
+    if not ctx.principal.scope.covers(body.agency_code):
+        raise Forbidden(f"Agency {body.agency_code} is outside your scope: you cannot issue its tickets")
     at = ctx.step_time(body.at)
     level = body.level
     if level is None:
@@ -41,7 +44,7 @@ async def issue_ticket(ctx: IntakeContext, body: s.TicketCreate) -> QueueTicket:
 async def _ticket_step(
     ctx: IntakeContext, ticket_id: str, command: TicketCommand, at: datetime | None
 ) -> tuple[QueueTicket, TicketStatus, datetime]:
-    ticket = await repository.lock_ticket(ctx.session, ticket_id)
+    ticket = await repository.lock_ticket(ctx.session, ctx.principal, ticket_id)
     if ticket is None:
         raise TicketNotFound(f"No queue ticket {ticket_id}")
     status = TicketStatus(ticket.status)

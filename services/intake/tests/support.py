@@ -48,13 +48,14 @@ COMMANDS: dict[str, tuple[str, str, dict[str, Any], str]] = {
     ),
     "receive_supplement": ("supplements", "desk", {}, "supplement_received"),
     "refuse": ("refusal", "handler", {"reason": "Không đủ điều kiện"}, "refused"),
-    "withdraw": ("withdrawal", "portal", {"reason": "Không còn nhu cầu"}, "withdrawn"),
+    "withdraw": ("withdrawal", "desk", {"reason": "Không còn nhu cầu"}, "withdrawn"),
     "stop": ("stop", "handler", {"reason": "Người nộp không bổ sung"}, "stopped"),
     "resolve": ("result", "handler", {"decision": "approved", "electronic_result": True}, "resolved"),
     "return": ("return", "desk", {"channel": "counter"}, "returned"),
     "apologise": ("apology", "leader", {"reason": "Phải xác minh thêm"}, "apologised"),
     "explain": ("explanation", "handler", {"cause": "Thiếu cán bộ"}, "explained"),
-    "rate": ("rating", "portal", {"rating": "satisfied"}, "rated"),
+    # the dossiers of these tests are received at the desk; the admin key holds the portal role province-wide
+    "rate": ("rating", "admin", {"rating": "satisfied"}, "rated"),
 }
 
 # how to reach each state from a fresh receipt

@@ -243,5 +243,5 @@ class TestReceiptCost:
         finally:
             event.remove(engine.sync_engine, "before_cursor_execute", count)
         assert response.status_code == 201
-        # procedure in force, agencies, sequence upsert, dossier insert, outbox insert
-        assert statements == ["SELECT", "SELECT", "INSERT", "INSERT", "INSERT"]
+        # procedure in force, agencies, sequence upsert, dossier insert, audit row, outbox insert
+        assert statements == ["SELECT", "SELECT", "INSERT", "INSERT", "INSERT", "INSERT"]

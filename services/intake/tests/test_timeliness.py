@@ -13,6 +13,7 @@ from datetime import datetime
 import httpx
 import pytest
 
+from libs.common.auth import AgencyScope, Principal, Role
 from libs.common.calendar import VN_TZ
 from libs.common.contract.timeliness import Outcome
 from libs.common.db import create_engine, session_factory
@@ -22,6 +23,8 @@ from services.intake.domain.lifecycle import Status
 from services.intake.dossiers import reads, repository
 from services.intake.models import Dossier
 from services.intake.tests.support import dossier, events_of, send
+
+STAFF_PRINCIPAL = Principal("test.handler", frozenset({Role.HANDLER}), AgencyScope.province())
 
 
 def held_at(case: OverdueCase) -> Dossier:
@@ -92,7 +95,7 @@ async def test_the_overdue_filter_and_job_on_the_database(client: httpx.AsyncCli
     try:
         async with session_factory(engine)() as session, session.begin():
             for code, case in codes.items():
-                held = await repository.get_dossier(session, code)
+                held = await repository.get_dossier(session, STAFF_PRINCIPAL, code)
                 assert held is not None
                 assert reads.dossier_overdue(held, case.at) is case.expected, case.name
                 listed = {
@@ -100,8 +103,8 @@ async def test_the_overdue_filter_and_job_on_the_database(client: httpx.AsyncCli
                         d.code
                         for d in (
                             await repository.list_dossiers(
-                                session, now=case.at, agency=None, status=None, overdue=flag, due_before=None,
-                                page=1, page_size=200,
+                                session, STAFF_PRINCIPAL, now=case.at, agency=None, status=None, overdue=flag,
+                                due_before=None, page=1, page_size=200,
                             )
                         )[0]
                     }

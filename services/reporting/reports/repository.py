@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.common.auth import AgencyScope
 from services.reporting import models as m
 from services.reporting.models import agency_t, fact_t, payment_t, procedure_t, visit_t
 from services.reporting.reports.indicators import (
@@ -225,8 +226,13 @@ async def facts(session: AsyncSession, codes: Sequence[str] | None = None) -> li
     return list((await session.execute(query)).scalars())
 
 
-async def fact(session: AsyncSession, code: str) -> m.DossierFact | None:
-    return await session.get(m.DossierFact, code)
+async def fact(session: AsyncSession, scope: AgencyScope, code: str) -> m.DossierFact | None:
+    """The dossier's fact if it was received or handled by an agency of ``scope``."""
+    fact = m.DossierFact
+    stmt = select(fact).where(
+        fact.dossier_code == code, scope.agency_condition(fact.receiving_agency_code, fact.handling_agency_code)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def ledger_rows(session: AsyncSession, code: str) -> list[m.DossierEvent]:

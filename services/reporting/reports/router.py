@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from libs.common.app import DBSession
 from libs.common.auth import Principal, Role, require
-from libs.common.errors import field_error
+from libs.common.errors import Forbidden, InvalidInput, field_error
 from services.reporting.clock import Now
 from services.reporting.config import ReportingSettings
 from services.reporting.errors import DossierUnknown, PeriodInvalid
@@ -37,6 +37,34 @@ router = APIRouter()
 Reader = Annotated[Principal, Depends(require(Role.LEADER, Role.OPS))]
 
 
+async def scoped_agency(principal: Reader, agency: AgencyQ = None) -> str | None:
+    """The agency a report covers, within the caller's scope (docs/security.md, "Scoping"): a province-wide reader
+    asks for any agency or the whole province; a reader of one agency gets that agency's figures; a reader of
+    several names one of them. Another agency's figures are refused (403), never silently widened."""
+    scope = principal.scope
+    if scope.province_wide:
+        return agency
+    if agency is not None:
+        if agency not in scope.agencies:
+            raise Forbidden(f"Agency {agency} is outside your scope")
+        return agency
+    if len(scope.agencies) == 1:
+        return next(iter(scope.agencies))
+    if not scope.agencies:
+        raise Forbidden("Your credentials name no agency: no figures to show")
+    choices = ", ".join(sorted(scope.agencies))
+    raise InvalidInput("Name the agency to report on", errors=[field_error(("agency",), f"required: one of {choices}")])
+
+
+ScopedAgency = Annotated[str | None, Depends(scoped_agency)]
+
+
+async def province_reader(principal: Reader) -> Principal:
+    if not principal.scope.province_wide:
+        raise Forbidden("This compares every agency's figures: it needs a province-wide scope")
+    return principal
+
+
 def _settings(request: Request) -> ReportingSettings:
     settings: ReportingSettings = request.app.state.settings
     return settings
@@ -61,8 +89,8 @@ async def list_indicators() -> list[IndicatorDefRead]:
 async def indicator_report(
     session: DBSession,
     _: Reader,
+    agency: ScopedAgency,
     period: Period,
-    agency: AgencyQ = None,
     level: LevelQ = None,
     sector: Annotated[str | None, Query(description="sector code")] = None,
     procedure: Annotated[str | None, Query(description="procedure code")] = None,
@@ -88,9 +116,9 @@ async def indicator_drill_down(
     code: str,
     session: DBSession,
     _: Reader,
+    agency: ScopedAgency,
     period: Period,
     part: Annotated[Part, Query(description="numerator or denominator")] = Part.NUMERATOR,
-    agency: AgencyQ = None,
     level: LevelQ = None,
     sector: str | None = None,
     procedure: str | None = None,
@@ -122,11 +150,11 @@ async def compliance_report(
     request: Request,
     session: DBSession,
     _: Reader,
+    agency: ScopedAgency,
     at: Now,
     plan: Annotated[str, Query(description="plan id, see GET /plans")],
     year: Annotated[int, Query(ge=2000, le=2100)],
     quarter: Annotated[int | None, Query(ge=1, le=4, description="absent: the whole year")] = None,
-    agency: AgencyQ = None,
     level: LevelQ = None,
     by_agency: Annotated[bool, Query(description="add a section per agency")] = False,
     window_system: Annotated[WindowSystem, Query(alias="window")] = WindowSystem.OFFICIAL,
@@ -173,9 +201,9 @@ async def results_form(
     request: Request,
     session: DBSession,
     _: Reader,
+    agency: ScopedAgency,
     at: Now,
     period: Period,
-    agency: AgencyQ = None,
     level: LevelQ = None,
     format: Annotated[Format, Query(description="json, csv, xlsx or pdf")] = Format.JSON,
 ) -> Response | ResultsForm:
@@ -226,11 +254,11 @@ async def index_766(
     request: Request,
     session: DBSession,
     _: Reader,
+    agency: ScopedAgency,
     at: Now,
     year: Annotated[int, Query(ge=2000, le=2100)],
     quarter: Annotated[int | None, Query(ge=1, le=4)] = None,
     month: Annotated[int | None, Query(ge=1, le=12)] = None,
-    agency: AgencyQ = None,
     by_agency: Annotated[bool, Query(description="add a section per agency")] = False,
     format: Annotated[Format, Query(description="json, csv, xlsx or pdf")] = Format.JSON,
 ) -> Response | Index766Report:
@@ -269,6 +297,7 @@ async def parity_check(
     session: DBSession,
     _: Reader,
     period: Period,
+    _province: Annotated[Principal, Depends(province_reader)],
     split: Annotated[Split, Query(description="month: one comparison per month of the window's year")] = Split.NONE,
 ) -> ParityReport:
     """Compare reporting's counts per receiving agency (received, finished) with intake's own
@@ -289,9 +318,10 @@ async def parity_check(
 
 
 @router.get("/dossiers/{code}/fact", tags=["traceability"], operation_id="dossier_fact")
-async def dossier_fact(code: str, session: DBSession, _: Reader) -> DossierFactRead:
-    """A dossier's fact row and the ledger of events it was folded from (identity codes hashed)."""
-    fact = await repository.fact(session, code)
+async def dossier_fact(code: str, session: DBSession, principal: Reader) -> DossierFactRead:
+    """A dossier's fact row and the ledger of events it was folded from (identity codes hashed). 404 for a dossier
+    of an agency outside the caller's scope, as for one reporting never heard of."""
+    fact = await repository.fact(session, principal.scope, code)
     if fact is None:
         raise DossierUnknown(f"No events about dossier {code}")
     events = await repository.ledger_rows(session, code)

@@ -1,0 +1,83 @@
+"""Scopes on digitisation (docs/security.md, "Scoping"): documents attached to a dossier are its receiving agency's;
+the holder view is for the holder's own request or an officer; every read and record is audited by pseudonym."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import select
+
+from libs.common.audit import audit_log
+from libs.common.db import create_engine
+from libs.common.testing import api_keys, assert_problem, bearer, running_app
+from services.digitisation.app import create_app
+from services.digitisation.config import DigitisationSettings
+from services.digitisation.tests.support import DOSSIER, PERSON, document
+
+pytestmark = pytest.mark.asyncio
+
+AGENCY, OUTSIDE = "000.00.00.H56", "000.00.12.H56"
+KEYS = {
+    "desk-a-key-000000000000000000000000": {"subject": "a.desk", "roles": ["desk_officer"], "agencies": [AGENCY]},
+    "desk-x-key-000000000000000000000000": {"subject": "x.desk", "roles": ["desk_officer"], "agencies": [OUTSIDE]},
+    "holder-key-0000000000000000000000000": {"subject": PERSON, "roles": ["portal"]},
+    "stranger-key-00000000000000000000000": {"subject": "001299999999", "roles": ["portal"]},
+    "noscope-key-000000000000000000000000": {"subject": "n.desk", "roles": ["desk_officer"]},
+}
+DESK_A, DESK_X, HOLDER, STRANGER, NO_SCOPE = (bearer(k) for k in KEYS)
+DOC = f"{PERSON}.KQ001193"
+
+
+@pytest_asyncio.fixture
+async def scoped(digitisation_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    settings = DigitisationSettings(database_url=digitisation_url, kafka_enabled=False, api_keys=api_keys(KEYS))
+    async with running_app(create_app(settings)) as c:
+        yield c
+
+
+class TestDocuments:
+    async def test_a_document_of_another_agencys_dossier_is_404(self, scoped: httpx.AsyncClient) -> None:
+        assert (await scoped.post("/documents", json=document(), headers=DESK_A)).status_code == 201
+        assert (await scoped.get(f"/documents/{DOC}", headers=DESK_A)).status_code == 200
+        assert_problem(await scoped.get(f"/documents/{DOC}", headers=DESK_X), 404, "document_not_found")
+        assert (await scoped.get(f"/dossiers/{DOSSIER}/reuse", headers=DESK_X)).json() == []
+
+    async def test_recording_for_another_agencys_dossier_is_404(self, scoped: httpx.AsyncClient) -> None:
+        assert_problem(await scoped.post("/documents", json=document(), headers=DESK_X), 404, "dossier_not_found")
+        body = {"component_code": "GKS", "document_id": DOC}
+        reuse = await scoped.post(f"/dossiers/{DOSSIER}/reuse", json=body, headers=DESK_X)
+        assert_problem(reuse, 404, "dossier_not_found")
+
+
+class TestHolderView:
+    async def test_the_holder_or_an_officer_only(self, scoped: httpx.AsyncClient) -> None:
+        assert (await scoped.post("/documents", json=document(), headers=DESK_A)).status_code == 201
+        for headers in (HOLDER, DESK_A, DESK_X):
+            response = await scoped.get(f"/holders/{PERSON}/documents", headers=headers)
+            assert [d["id"] for d in response.json()["documents"]] == [DOC], headers
+        for headers in (STRANGER, NO_SCOPE):
+            assert_problem(await scoped.get(f"/holders/{PERSON}/documents", headers=headers), 403, "forbidden")
+        assert (await scoped.get(f"/documents/{DOC}", headers=HOLDER)).status_code == 200
+        assert_problem(await scoped.get(f"/documents/{DOC}", headers=STRANGER), 404, "document_not_found")
+
+    async def test_reads_are_audited_without_the_identity_number(
+        self, scoped: httpx.AsyncClient, digitisation_url: str
+    ) -> None:
+        assert (await scoped.post("/documents", json=document(), headers=DESK_A)).status_code == 201
+        await scoped.get(f"/holders/{PERSON}/documents", headers=DESK_X)
+        await scoped.get(f"/documents/{DOC}", headers=HOLDER)
+        engine = create_engine(digitisation_url)
+        try:
+            async with engine.connect() as conn:
+                rows = (await conn.execute(select(audit_log).order_by(audit_log.c.id))).all()
+        finally:
+            await engine.dispose()
+        assert [(r.action, r.subject_kind, r.actor_agency) for r in rows] == [
+            ("create", "document", AGENCY),
+            ("read", "holder", OUTSIDE),
+            ("read", "document", None),
+        ]
+        assert all(PERSON not in f"{r.subject_id}{r.detail}{r.actor}" for r in rows)
