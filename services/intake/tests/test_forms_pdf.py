@@ -3,6 +3,8 @@ agency names as they were at receipt, the officer's name, the tracking book on A
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import re
 import shutil
 
@@ -13,10 +15,12 @@ from sqlalchemy import update
 from libs.common.contract import AgencyPublished, DocumentComponent, ProcedurePublished
 from libs.common.db import create_engine, session_factory
 from libs.common.testing import AUTH, assert_problem
+from libs.common.web.browser import Browser, serving
 from libs.common.web.pdf import inspect_pdf
+from services.intake.app import create_app
 from services.intake.catalogue_replica import service as replica
 from services.intake.models import Dossier
-from services.intake.tests.conftest import birth_registration_procedure
+from services.intake.tests.conftest import birth_registration_procedure, settings
 from services.intake.tests.support import AGENCY, dossier_in, receive
 
 pytestmark = [
@@ -75,6 +79,7 @@ class TestForm01Pdf:
         assert _near(facts.page_size_pt, A5), facts.page_size_pt
         pages = facts.text.split("\f")[: facts.pages]
         assert facts.pages == 2, "one A5 page for each of the two copies"
+        assert "Bản PDF để in" not in facts.text  # the screen's link to this PDF is not printed
         for page, label in zip(pages, ("Liên 1: Giao người nộp hồ sơ", "Liên 2: Lưu tại Bộ phận"), strict=True):
             assert label in page
             assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in page
@@ -89,6 +94,7 @@ class TestForm01Pdf:
         html = (await client.get(f"/dossiers/{code}/forms/01.html", headers=AUTH["desk"])).text
         assert html.count("<svg") == 2 and "<?xml" not in html
         assert f"http://127.0.0.1:8002/public/dossiers/{code}" in html
+        assert '<a href="01.pdf">Bản PDF để in</a>' in html
         assert "Liên 1: Giao người nộp hồ sơ" in html and "Liên 2: Lưu tại Bộ phận Tiếp nhận và Trả kết quả" in html
 
     async def test_an_unknown_form_or_dossier_is_404_as_pdf_too(self, client: httpx.AsyncClient) -> None:
@@ -166,3 +172,26 @@ class TestTrackingBookPdf:
         assert all("STT Mã hồ sơ" in page and "Cơ quan chủ trì" in page for page in pages)
         assert re.search(r"^\s*40 000", pages[-1], re.MULTILINE)  # numbered on through the pages
         assert f"Trang {facts.pages} / {facts.pages}" in pages[-1]
+
+
+@pytest.mark.asyncio
+async def test_form_01_in_the_browser(browser: Browser, intake_url: str) -> None:
+    """A desk officer's browser opens form 01 and prints it; the QR code's target is the citizen's page. Sign-in by
+    cookie is not on this branch yet, so the browser sends the API key as a header (Chrome DevTools protocol)."""
+    async with serving(create_app(settings(intake_url))) as base:
+        async with httpx.AsyncClient(base_url=base) as client:
+            code = await receive(client)
+        driver = browser.driver
+        await asyncio.to_thread(driver.execute_cdp_cmd, "Network.enable", {})
+        await asyncio.to_thread(driver.execute_cdp_cmd, "Network.setExtraHTTPHeaders", {"headers": AUTH["desk"]})
+        await asyncio.to_thread(browser.open, f"{base}/dossiers/{code}/forms/01.html")
+        text = await asyncio.to_thread(lambda: driver.find_element("tag name", "body").text)
+        qr_codes = await asyncio.to_thread(lambda: len(driver.find_elements("css selector", ".qr svg")))
+        await asyncio.to_thread(browser.screenshot, "form-01")
+        printed = await asyncio.to_thread(driver.execute_cdp_cmd, "Page.printToPDF", {"preferCSSPageSize": True})
+    assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in text and code in text and "Liên 2" in text
+    assert qr_codes == 2
+    assert browser.console_errors() == []
+    assert browser.outside_requests() == []
+    facts = inspect_pdf(base64.b64decode(printed["data"]))  # the browser's own print: the same A5 pages
+    assert _near(facts.page_size_pt, A5) and facts.pages == 2
