@@ -88,7 +88,10 @@ async def get_dossier(dossier: ValidDossier, ctx: Ctx) -> s.DossierRead:
     operation_id="look_up_dossier",
     tags=["public"],
     response_model=s.PublicDossierRead,
-    responses={200: {"content": {"text/html": {}}, "description": "JSON, or the citizen's page for a browser"}},
+    responses={
+        200: {"content": {"text/html": {}}, "description": "JSON, or the citizen's page for a browser"},
+        404: {"content": {"application/problem+json": {}}, "description": "no dossier with this code"},
+    },
 )
 async def look_up_dossier(
     dossier: ValidDossier, session: DBSession, response: Response, accept: Annotated[str | None, Header()] = None

@@ -43,7 +43,16 @@ async def control_sheet(dossier: ValidDossier, session: DBSession) -> s.ControlS
     )
 
 
-PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}, "description": "the form as PDF"}}
+PROBLEM: dict[str, Any] = {"application/problem+json": {}}
+STAFF_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"content": PROBLEM, "description": "no or unknown credentials"},
+    403: {"content": PROBLEM, "description": "not a staff role"},
+}
+FORM_ERRORS: dict[int | str, dict[str, Any]] = {
+    **STAFF_ERRORS,
+    404: {"content": PROBLEM, "description": "no such dossier, or a form the dossier does not have"},
+}
+PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}, "description": "the PDF"}}
 
 
 async def _form_html(number: str, dossier: Dossier, session: DBSession, rt: RuntimeDep) -> str:
@@ -67,6 +76,7 @@ async def _form_html(number: str, dossier: Dossier, session: DBSession, rt: Runt
     operation_id="render_form",
     tags=["forms"],
     response_class=HTMLResponse,
+    responses=FORM_ERRORS,
 )
 async def render_form(number: str, dossier: ValidDossier, session: DBSession, rt: RuntimeDep) -> HTMLResponse:
     """Forms of Circular 01/2018 as printable HTML: 01 receipt and appointment (two copies, with a QR code that
@@ -80,7 +90,7 @@ async def render_form(number: str, dossier: ValidDossier, session: DBSession, rt
     operation_id="render_form_pdf",
     tags=["forms"],
     response_class=Response,
-    responses=PDF,
+    responses={**PDF, **FORM_ERRORS},
 )
 async def render_form_pdf(number: str, dossier: ValidDossier, session: DBSession, rt: RuntimeDep) -> Response:
     """The same forms as PDF, from the same HTML: A5 (form 01: one page per copy, two copies), form 05 on A4
@@ -110,7 +120,11 @@ async def tracking_book(
 
 
 @router.get(
-    "/tracking-book.pdf", operation_id="tracking_book_pdf", tags=["forms"], response_class=Response, responses=PDF
+    "/tracking-book.pdf",
+    operation_id="tracking_book_pdf",
+    tags=["forms"],
+    response_class=Response,
+    responses={**PDF, **STAFF_ERRORS},
 )
 async def tracking_book_pdf(
     session: DBSession,

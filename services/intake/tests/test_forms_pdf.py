@@ -7,11 +7,16 @@ import asyncio
 import base64
 import re
 import shutil
+from dataclasses import replace
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any, cast
 
 import httpx
 import pytest
 from sqlalchemy import update
 
+from libs.common.auth import Principal, Role
 from libs.common.contract import AgencyPublished, DocumentComponent, ProcedurePublished
 from libs.common.db import create_engine, session_factory
 from libs.common.testing import AUTH, assert_problem
@@ -19,12 +24,12 @@ from libs.common.web.browser import Browser, serving
 from libs.common.web.pdf import inspect_pdf
 from services.intake.app import create_app
 from services.intake.catalogue_replica import service as replica
+from services.intake.context import IntakeContext
 from services.intake.models import Dossier
 from services.intake.tests.conftest import birth_registration_procedure, settings
 from services.intake.tests.support import AGENCY, dossier_in, receive
 
 pytestmark = [
-    pytest.mark.asyncio,
     pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed (make test installs it)"),
 ]
 
@@ -68,6 +73,7 @@ def _near(size: tuple[float, float], expected: tuple[float, float]) -> bool:
     return abs(size[0] - expected[0]) < 1 and abs(size[1] - expected[1]) < 1
 
 
+@pytest.mark.asyncio
 class TestForm01Pdf:
     async def test_six_components_fit_one_a5_page_per_copy(self, client: httpx.AsyncClient, intake_url: str) -> None:
         six = birth_registration_procedure(code="1.000894", name="Đăng ký khai sinh có yếu tố đặc biệt", components=SIX)
@@ -105,6 +111,23 @@ class TestForm01Pdf:
         assert_problem(await client.get(f"/dossiers/{code}/forms/01.pdf"), 401, "unauthorized")
 
 
+def test_the_officer_is_named_by_the_principals_display_name() -> None:
+    """Sign-in that knows the officer's name gives it as ``display_name``; an API key has only its subject."""
+    named = SimpleNamespace(subject="u-7f3a", display_name="Nguyễn Thị Hoa", roles=frozenset())
+    ctx = IntakeContext(
+        session=cast(Any, None),
+        runtime=cast(Any, None),
+        principal=cast(Principal, named),
+        correlation_id=None,
+        calendar=cast(Any, None),
+        now=datetime.now(UTC),
+    )
+    assert (ctx.actor, ctx.actor_name) == ("u-7f3a", "Nguyễn Thị Hoa")
+    key = replace(ctx, principal=Principal(subject="demo.desk", roles=frozenset({Role.DESK_OFFICER})))
+    assert key.actor_name == "demo.desk"
+
+
+@pytest.mark.asyncio
 class TestAgencyNamesAsAtReceipt:
     async def test_a_later_renaming_does_not_rename_old_receipts(
         self, client: httpx.AsyncClient, intake_url: str
@@ -133,6 +156,7 @@ class TestAgencyNamesAsAtReceipt:
         assert "UBND XÃ TÂN LẬP" in html
 
 
+@pytest.mark.asyncio
 class TestOtherForms:
     async def test_forms_02_to_05_as_pdf(self, client: httpx.AsyncClient) -> None:
         code = await dossier_in(client, "awaiting_supplement")
@@ -148,6 +172,7 @@ class TestOtherForms:
         assert "PHIẾU TỪ CHỐI" in form_03.text and "demo.handler" in form_03.text
 
 
+@pytest.mark.asyncio
 class TestTrackingBookPdf:
     async def test_a4_landscape_numbered_through_the_year(self, client: httpx.AsyncClient) -> None:
         codes = [await receive(client, at=f"2026-{month:02d}-02T09:00:00+07:00") for month in range(1, 4)]
