@@ -21,18 +21,20 @@ from sqlalchemy import delete, select
 
 from libs.common.db import create_engine
 from libs.common.messaging.kafka import ensure_topic_names
+from libs.common.messaging.security import kafka_client_options
 from libs.common.messaging.tables import dead_letter
 
 
 async def replay(service: str, ids: list[int]) -> None:
     settings = importlib.import_module(f"services.{service}.config").get_settings()
     engine = create_engine(settings.database_url)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
+    security = kafka_client_options(settings)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", **security)
     await producer.start()
     try:
         async with engine.begin() as conn:
             rows = (await conn.execute(select(dead_letter).where(dead_letter.c.id.in_(ids)))).all()
-            await ensure_topic_names(settings.kafka_bootstrap_servers, {r.topic for r in rows})
+            await ensure_topic_names(settings.kafka_bootstrap_servers, {r.topic for r in rows}, **security)
             for r in rows:
                 await producer.send_and_wait(r.topic, r.value.encode(), key=r.key.encode() if r.key else None)
                 print(f"replayed dead letter {r.id} to {r.topic} (was offset {r.offset}: {r.error[:80]})")

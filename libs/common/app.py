@@ -17,17 +17,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from libs.common.apidocs import install_api_docs
 from libs.common.audit import run_sealer
-from libs.common.auth import key_table
+from libs.common.auth import Authenticator
 from libs.common.contract import Topic, topic_name
 from libs.common.db import create_engine, session_factory
 from libs.common.errors import install_problem_handlers
 from libs.common.health import broker_check, database_check, health_router
+from libs.common.limits import BodyLimitProblems
 from libs.common.logging import CorrelationIdMiddleware, configure_logging, get_logger
 from libs.common.messaging.consumer import BatchHandler, ConsumerRunner
 from libs.common.messaging.kafka import producer_factory
 from libs.common.messaging.outbox import SESSION_FLAG, Outbox, OutboxRelay
+from libs.common.messaging.security import kafka_client_options
 from libs.common.metrics import MetricsMiddleware, metrics_router
 from libs.common.settings import ServiceSettings
+from libs.common.signin import signin_router
 from libs.common.web import mount_static
 
 log = get_logger(__name__)
@@ -104,13 +107,17 @@ def create_service_app(
             outbox=Outbox(source=f"/motcua/{service}", topic_prefix=settings.topic_prefix),
         )
         app.state.runtime = rt
-        app.state.api_keys = key_table(settings)
+        app.state.authenticator = Authenticator.from_settings(settings)
         app.state.readiness_checks = {"database": database_check(engine)}
         if settings.kafka_enabled:
             app.state.readiness_checks["broker"] = broker_check(settings.kafka_bootstrap_servers)
+            kafka_options = kafka_client_options(settings)
             rt.relay = OutboxRelay(
                 engine=engine,
-                producer_factory=producer_factory(settings.kafka_bootstrap_servers, f"motcua-{service}"),
+                producer_factory=producer_factory(
+                    settings.kafka_bootstrap_servers, f"motcua-{service}", **kafka_options
+                ),
+                client_options=kafka_options,
                 bootstrap_servers=settings.kafka_bootstrap_servers,
                 service=service,
                 batch_size=settings.relay_batch_size,
@@ -125,6 +132,7 @@ def create_service_app(
                     topics=sorted(topic_name(settings.topic_prefix, t) for t in spec.topics),
                     bootstrap_servers=settings.kafka_bootstrap_servers,
                     batch_size=settings.consumer_batch_size,
+                    client_options=kafka_options,
                 )
                 rt.consumers.append(runner)
                 rt.tasks.append(asyncio.create_task(runner.run(), name=f"{service}-{spec.name}"))
@@ -157,11 +165,14 @@ def create_service_app(
     )
     install_api_docs(app)
     install_problem_handlers(app)
+    app.add_middleware(BodyLimitProblems)
     app.add_middleware(MetricsMiddleware, service=service)
     app.add_middleware(CorrelationIdMiddleware)
     app.include_router(health_router())
     app.include_router(metrics_router())
     mount_static(app)
+    # The body cap of every route unless the route declares its own (libs/common/limits.py).
+    app.include_router(signin_router(), max_body_size=settings.body_limit_bytes)
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, max_body_size=settings.body_limit_bytes)
     return app

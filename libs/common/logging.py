@@ -53,7 +53,11 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
         _add_correlation_id,
         structlog.processors.format_exc_info,
         _mask_processor,
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False),
+        # Tracebacks are rendered by format_exc_info above, as plain text without local variables (a local may hold
+        # a citizen's name); the console renderer must not bring its own rich/better-exceptions formatter back.
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback),
     ]
     structlog.configure(
         processors=processors,
@@ -70,6 +74,12 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # uvicorn installs its own handlers (its access log prints request paths such as /holders/<identity>/documents):
+    # send its records through the masking handler above instead.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers[:] = []
+        uvicorn_logger.propagate = True
     logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
 
 

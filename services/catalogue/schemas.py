@@ -23,12 +23,13 @@ from libs.common.contract import (
     SectorCode,
     TimeLimitData,
 )
+from libs.common.validation import CleanInput
 from services.catalogue.domain.levels import Level
 
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 
 
-class _In(BaseModel):
+class _In(CleanInput):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 

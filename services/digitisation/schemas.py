@@ -6,13 +6,14 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from libs.common.validation import CleanInput
 from services.digitisation.domain.codes import HolderKind
 from services.digitisation.domain.warehouse import Source, Validity
 
 SHA256_HEX = r"^[0-9a-f]{64}$"
 
 
-class DocumentCreate(BaseModel):
+class DocumentCreate(CleanInput):
     """One digitisation: a scan signed by the officer at reception, an electronic result, or an e-certified copy."""
 
     model_config = ConfigDict(
@@ -82,7 +83,7 @@ class HolderDocuments(BaseModel):
     documents: list[DocumentRead] = Field(description="per document type, the version re-use offers")
 
 
-class ReuseCreate(BaseModel):
+class ReuseCreate(CleanInput):
     model_config = ConfigDict(
         json_schema_extra={"example": {"component_code": "GKS", "document_id": "001204012345.KQ001193"}}
     )

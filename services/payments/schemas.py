@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from libs.common.contract import DossierCode, PaymentChannel, ProcedureCode
+from libs.common.validation import CleanInput
 from services.payments.domain.reconciliation import StatementStatus
 from services.payments.domain.states import Command, PaymentStatus
 
@@ -18,14 +19,14 @@ Vnd = Annotated[int, Field(ge=0, strict=True, description="VND, an integer")]
 PositiveVnd = Annotated[int, Field(gt=0, strict=True, description="VND, a positive integer")]
 
 
-class FeeItemIn(BaseModel):
+class FeeItemIn(CleanInput):
     name: str = Field(min_length=1, max_length=300)
     amount_vnd: Vnd
     kind: Literal["fee", "charge"] = Field("fee", description="fee (phí) or charge (lệ phí)")
     payable_online: bool = False
 
 
-class AssessmentCreate(BaseModel):
+class AssessmentCreate(CleanInput):
     model_config = ConfigDict(
         json_schema_extra={
             "example": {
@@ -51,7 +52,7 @@ class AssessmentRead(BaseModel):
     superseded_at: datetime | None
 
 
-class PaymentCreate(BaseModel):
+class PaymentCreate(CleanInput):
     model_config = ConfigDict(
         json_schema_extra={
             "example": {
@@ -94,11 +95,11 @@ class PaymentRead(BaseModel):
     allowed_commands: list[Command]
 
 
-class ConfirmCreate(BaseModel):
+class ConfirmCreate(CleanInput):
     receipt_ref: str | None = Field(None, max_length=120, description="the receipt (biên lai) number, if any")
 
 
-class RefundCreate(BaseModel):
+class RefundCreate(CleanInput):
     amount_vnd: PositiveVnd
     reason: str = Field(min_length=1, max_length=2000)
 
@@ -112,7 +113,7 @@ class RefundRead(BaseModel):
     payment: PaymentRead
 
 
-class ProviderNotification(BaseModel):
+class ProviderNotification(CleanInput):
     """What a provider posts to ``/callbacks/{provider}`` (signed: see the endpoint)."""
 
     model_config = ConfigDict(
@@ -135,13 +136,13 @@ class CallbackResult(BaseModel):
     applied: bool = Field(description="false: a repeat of what was already recorded, nothing changed")
 
 
-class StatementLineIn(BaseModel):
+class StatementLineIn(CleanInput):
     payment_id: str = Field(min_length=1, max_length=36)
     amount_vnd: Vnd
     status: StatementStatus
 
 
-class StatementIn(BaseModel):
+class StatementIn(CleanInput):
     model_config = ConfigDict(
         json_schema_extra={
             "example": {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -118,6 +118,7 @@ class ConsumerRunner:
         group_id: str | None = None,
         max_backoff_seconds: float = 10.0,
         cluster_check_seconds: float = 2.0,
+        client_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.name = name
         self.engine = engine
@@ -129,6 +130,7 @@ class ConsumerRunner:
         self.group_id = group_id or name
         self.max_backoff = max_backoff_seconds
         self.cluster_check_seconds = cluster_check_seconds
+        self.client_options = dict(client_options or {})  # SASL/TLS (libs/common/messaging/security.py)
         self._stopped = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
         self._seen_cluster_id: str | None = None
@@ -167,7 +169,10 @@ class ConsumerRunner:
 
     async def _cluster_id(self) -> str:
         admin = AIOKafkaAdminClient(
-            bootstrap_servers=self.bootstrap_servers, client_id=f"{self.name}-watch", request_timeout_ms=5000
+            bootstrap_servers=self.bootstrap_servers,
+            client_id=f"{self.name}-watch",
+            request_timeout_ms=5000,
+            **self.client_options,
         )
         try:
             await asyncio.wait_for(admin.start(), 10)
@@ -176,7 +181,7 @@ class ConsumerRunner:
             await close_quietly(admin.close())
 
     async def _consume(self) -> None:
-        await ensure_topic_names(self.bootstrap_servers, self.topics)
+        await ensure_topic_names(self.bootstrap_servers, self.topics, **self.client_options)
         cluster_id = await self._cluster_id()
         if self._seen_cluster_id is not None and cluster_id != self._seen_cluster_id:
             # Another cluster answers at the same address (a memory-storage broker restarted, a failover to an
@@ -197,6 +202,7 @@ class ConsumerRunner:
             auto_offset_reset="earliest",
             max_poll_records=self.batch_size,
             metadata_max_age_ms=5000,
+            **self.client_options,
         )
         consumer.subscribe(self.topics, listener=_RewindOnAssignment(self, consumer))
         await consumer.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -32,7 +33,7 @@ async def close_quietly(closing: Awaitable[object], timeout: float = 10.0) -> No
         pass
 
 
-def producer_factory(bootstrap_servers: str, client_id: str) -> Callable[[], AIOKafkaProducer]:
+def producer_factory(bootstrap_servers: str, client_id: str, **client_options: Any) -> Callable[[], AIOKafkaProducer]:
     def make() -> AIOKafkaProducer:
         return AIOKafkaProducer(
             bootstrap_servers=bootstrap_servers,
@@ -41,18 +42,23 @@ def producer_factory(bootstrap_servers: str, client_id: str) -> Callable[[], AIO
             linger_ms=2,
             request_timeout_ms=10_000,
             compression_type=None,
+            **client_options,
         )
 
     return make
 
 
-async def ensure_topic_names(bootstrap_servers: str, wanted: Iterable[str], partitions: int = 3) -> list[str]:
+async def ensure_topic_names(
+    bootstrap_servers: str, wanted: Iterable[str], partitions: int = 3, **client_options: Any
+) -> list[str]:
     """Create the named topics that do not exist yet.
 
     Relays and consumers call this whenever they (re)connect: relying on the broker's auto-creation lets a producer
     and a consumer race to create the same topic, and Tansu's memory storage can then drop what was just written.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="motcua-admin", request_timeout_ms=5000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, client_id="motcua-admin", request_timeout_ms=5000, **client_options
+    )
     try:
         await asyncio.wait_for(admin.start(), 10)
         existing = set(await asyncio.wait_for(admin.list_topics(), 10))

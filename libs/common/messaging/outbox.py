@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,8 +75,10 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_seconds: float = 0.5,
         max_backoff_seconds: float = 10.0,
+        client_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.engine = engine
+        self.client_options = dict(client_options or {})  # SASL/TLS for the admin client that creates topics
         self.producer_factory = producer_factory
         self.bootstrap_servers = bootstrap_servers
         self.service = service
@@ -184,7 +186,7 @@ class OutboxRelay:
         metadata = await producer.client.fetch_all_metadata()
         missing = {row.topic for row in rows} - set(metadata.topics())
         if missing:
-            await ensure_topic_names(self.bootstrap_servers, missing)
+            await ensure_topic_names(self.bootstrap_servers, missing, **self.client_options)
             await producer.client.force_metadata_update()
         futures = [await producer.send(row.topic, value=row.payload.encode(), key=row.key.encode()) for row in rows]
         results = await asyncio.gather(*futures, return_exceptions=True)

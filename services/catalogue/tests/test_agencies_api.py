@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from libs.common.testing import AUTH
+from libs.common.testing import AUTH, fields_of
 from services.catalogue.tests.support import OPS, assert_problem, events, publish
 
 pytestmark = pytest.mark.asyncio
@@ -37,6 +37,11 @@ async def seed(client: httpx.AsyncClient) -> None:
 
 
 class TestPutAgency:
+    async def test_a_nul_byte_in_the_name_is_422_naming_it(self, client: httpx.AsyncClient) -> None:
+        await seed(client)
+        response = await client.put(f"/agencies/{COMMUNE}", json=agency(name="Xã\u0000Tân Lập"), headers=OPS)
+        assert fields_of(assert_problem(response, 422, "validation_error")) == {"name"}
+
     async def test_creates_and_publishes(self, client: httpx.AsyncClient, catalogue_url: str) -> None:
         await seed(client)
         response = await client.put(f"/agencies/{COMMUNE}", json=agency(), headers=OPS)

@@ -106,6 +106,7 @@ class TestRecordDigitisation:
         [
             ({"file_sha256": "XYZ"}, "file_sha256"),
             ({"source": "fax"}, "source"),
+            ({"name": "Giấy khai sinh\u0000"}, "name"),  # a NUL byte: 422, never a database error
             ({"holder_kind": "robot"}, "holder_kind"),
         ],
     )

@@ -26,6 +26,12 @@ class TestAssessFees:
             ("Lệ phí 1", 1_250_000, "charge"),
         ]
 
+    async def test_a_control_character_in_a_fee_name_is_422(self, client: httpx.AsyncClient) -> None:
+        body = assessment(8000)
+        body["items"][0]["name"] = "Lệ phí\u0000"
+        response = await client.post("/assessments", json=body, headers=AUTH["desk"])
+        assert fields_of(assert_problem(response, 422, "validation_error")) == {"items.0.name"}
+
     async def test_the_same_fees_again_change_nothing(self, client: httpx.AsyncClient, payments_url: str) -> None:
         first = await client.post("/assessments", json=assessment(8000), headers=AUTH["desk"])
         again = await client.post("/assessments", json=assessment(8000), headers=AUTH["handler"])

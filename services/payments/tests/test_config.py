@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from libs.common.auth import hash_api_key
 from services.payments.config import PaymentsSettings
 
 
@@ -31,5 +34,6 @@ def test_production_refuses_weak_secrets(raw: str) -> None:
             environment="production",
             provider_secrets=raw,
             pseudonym_key="a-real-pseudonym-key-0123456789",
-            api_keys='{"k": {"subject": "s", "roles": ["ops"]}}',
+            session_secret="a-real-session-secret-0123456789abcdef",
+            api_keys=json.dumps({hash_api_key("a-real-api-key-of-at-least-32-characters"): {"subject": "s"}}),
         )
