@@ -55,8 +55,8 @@ class IntakeContext:
 
     @property
     def actor_name(self) -> str:
-        """The acting officer's name as the forms print it: the principal's display name where sign-in gives one."""
-        return getattr(self.principal, "display_name", None) or self.principal.subject
+        """The acting officer's name as the forms print it: the principal's display name, else its subject."""
+        return self.principal.name
 
     def step_time(self, at: datetime | None, previous: datetime | None = None) -> datetime:
         """A command's time: now by default, never in the future, never before the previous step (422 naming

@@ -9,7 +9,6 @@ import re
 import shutil
 from dataclasses import replace
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any, cast
 
 import httpx
@@ -93,7 +92,7 @@ class TestForm01Pdf:
             assert "09 giờ 00 phút, ngày 05/03/2026" in page  # the appointment, in the Circular's wording
             # the table header sits on the same page as its rows, all six of them
             assert "Tên giấy tờ" in page and "Biên bản xác nhận việc trẻ bị bỏ rơi" in page
-            assert "NGƯỜI TIẾP NHẬN HỒ SƠ" in page and "demo.desk" in page
+            assert "NGƯỜI TIẾP NHẬN HỒ SƠ" in page and "Nguyễn Thị Mai" in page  # dev-desk's display name
 
     async def test_carries_a_qr_code_to_the_citizens_page(self, client: httpx.AsyncClient) -> None:
         code = await receive(client)
@@ -112,19 +111,18 @@ class TestForm01Pdf:
 
 
 def test_the_officer_is_named_by_the_principals_display_name() -> None:
-    """Sign-in that knows the officer's name gives it as ``display_name``; an API key has only its subject."""
-    named = SimpleNamespace(subject="u-7f3a", display_name="Nguyễn Thị Hoa", roles=frozenset())
+    """Sign-in that knows the officer's name gives it as ``display_name``; a principal without one, its subject."""
+    named = Principal(subject="u-7f3a", roles=frozenset({Role.DESK_OFFICER}), display_name="Nguyễn Thị Hoa")
     ctx = IntakeContext(
         session=cast(Any, None),
         runtime=cast(Any, None),
-        principal=cast(Principal, named),
+        principal=named,
         correlation_id=None,
         calendar=cast(Any, None),
         now=datetime.now(UTC),
     )
     assert (ctx.actor, ctx.actor_name) == ("u-7f3a", "Nguyễn Thị Hoa")
-    key = replace(ctx, principal=Principal(subject="demo.desk", roles=frozenset({Role.DESK_OFFICER})))
-    assert key.actor_name == "demo.desk"
+    assert replace(ctx, principal=replace(named, display_name="")).actor_name == "u-7f3a"
 
 
 @pytest.mark.asyncio
@@ -162,14 +160,14 @@ class TestOtherForms:
         code = await dossier_in(client, "awaiting_supplement")
         form_02 = inspect_pdf(await _pdf(client, f"/dossiers/{code}/forms/02.pdf", "handler"))
         assert _near(form_02.page_size_pt, A5) and form_02.pages == 1
-        assert "PHIẾU YÊU CẦU BỔ SUNG" in form_02.text and "demo.handler" in form_02.text
+        assert "PHIẾU YÊU CẦU BỔ SUNG" in form_02.text and "Trần Văn Hùng" in form_02.text
         form_05 = inspect_pdf(await _pdf(client, f"/dossiers/{code}/forms/05.pdf", "handler"))
         assert _near(form_05.page_size_pt, A4_LANDSCAPE)
         assert "Phòng Tư pháp" in form_05.text and "000.17.22.H56" not in form_05.text  # names, not codes
         assert re.search(r"\d\d giờ \d\d phút, ngày 02/03/2026", form_05.text)
         refused = await dossier_in(client, "refused")
         form_03 = inspect_pdf(await _pdf(client, f"/dossiers/{refused}/forms/03.pdf", "handler"))
-        assert "PHIẾU TỪ CHỐI" in form_03.text and "demo.handler" in form_03.text
+        assert "PHIẾU TỪ CHỐI" in form_03.text and "Trần Văn Hùng" in form_03.text
 
 
 @pytest.mark.asyncio
@@ -201,21 +199,36 @@ class TestTrackingBookPdf:
 
 @pytest.mark.asyncio
 async def test_form_01_in_the_browser(browser: Browser, intake_url: str) -> None:
-    """A desk officer's browser opens form 01 and prints it; the QR code's target is the citizen's page. Sign-in by
-    cookie is not on this branch yet, so the browser sends the API key as a header (Chrome DevTools protocol)."""
+    """A desk officer signs in in the browser, opens form 01 and prints it; both copies carry the QR code, and the
+    officer's name is the one sign-in gives."""
     async with serving(create_app(settings(intake_url))) as base:
         async with httpx.AsyncClient(base_url=base) as client:
             code = await receive(client)
         driver = browser.driver
-        await asyncio.to_thread(driver.execute_cdp_cmd, "Network.enable", {})
-        await asyncio.to_thread(driver.execute_cdp_cmd, "Network.setExtraHTTPHeaders", {"headers": AUTH["desk"]})
-        await asyncio.to_thread(browser.open, f"{base}/dossiers/{code}/forms/01.html")
+        await asyncio.to_thread(browser.open, f"{base}/signin?next=/dossiers/{code}/forms/01.html")
+
+        def sign_in() -> None:
+            driver.find_element("id", "api_key").send_keys("dev-desk")
+            driver.find_element("css selector", "button[type=submit]").click()
+
+        await asyncio.to_thread(sign_in)
+        await asyncio.to_thread(browser.collect)
         text = await asyncio.to_thread(lambda: driver.find_element("tag name", "body").text)
+        url = await asyncio.to_thread(lambda: driver.current_url)
         qr_codes = await asyncio.to_thread(lambda: len(driver.find_elements("css selector", ".qr svg")))
         await asyncio.to_thread(browser.screenshot, "form-01")
+        # the page's "Bản PDF để in" link, fetched with the same session cookie
+        pdf_link = await asyncio.to_thread(
+            driver.execute_async_script,
+            "const done = arguments[0]; fetch(document.querySelector('nav a').href)"
+            ".then(r => done([r.status, r.headers.get('content-type')]));",
+        )
         printed = await asyncio.to_thread(driver.execute_cdp_cmd, "Page.printToPDF", {"preferCSSPageSize": True})
+    assert url.endswith(f"/dossiers/{code}/forms/01.html")
     assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in text and code in text and "Liên 2" in text
+    assert "Nguyễn Thị Mai" in text  # the officer who received it
     assert qr_codes == 2
+    assert pdf_link == [200, "application/pdf"]
     assert browser.console_errors() == []
     assert browser.outside_requests() == []
     facts = inspect_pdf(base64.b64decode(printed["data"]))  # the browser's own print: the same A5 pages
