@@ -12,6 +12,9 @@ and reporting folds them like any others.
 
 The generator only chooses *when* things happen (it reads the working calendar to pick plausible times); intake
 judges due times and outcomes.
+
+``make run`` starts this loader as one process of its Procfile (``--stay``), so the services are up at once while
+the year loads (several minutes on SQLite), in chunks, each its own transaction, with a progress line per chunk.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ import argparse
 import asyncio
 import functools
 import json
+import logging
 import random
+import signal
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -30,6 +35,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from libs.common.calendar import VN_TZ, CalendarSettings, LimitUnit, TimeLimit, WorkingCalendar
 from libs.common.contract import Envelope
@@ -45,7 +51,9 @@ from services.intake.consumers import handlers as intake_handlers
 SEED = 766
 OPS = {"Authorization": "Bearer dev-ops"}
 DESK = {"Authorization": "Bearer dev-desk"}
-CHUNK = 400
+# Rows per import request (one transaction): small enough that the running intake service, writing to the same
+# SQLite file meanwhile, never waits long for the lock.
+CHUNK = 100
 REFUSALS: Counter[str] = Counter()
 
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô"]
@@ -267,7 +275,9 @@ def _dossier(
     if fate < 0.08:
         finished = _after(cal, due, rng.uniform(0.3, 4.0))
         if rng.random() < 0.6:
-            step("apologise", due - timedelta(hours=2), reason=APOLOGY, new_due_at=_after(cal, due, 5).isoformat())
+            # two hours before the due time (within its last working day), never before the previous step
+            apology = max(due - timedelta(hours=2), clock + timedelta(minutes=5))
+            step("apologise", apology, reason=APOLOGY, new_due_at=_after(cal, due, 5).isoformat())
     elif fate < 0.22:
         finished = due - timedelta(minutes=rng.randint(15, 120))
     else:
@@ -302,14 +312,24 @@ async def replicate_catalogue(intake_url: str, catalogue_url: str) -> int:
     envelopes = [Envelope.model_validate_json(p) for p in rows]
     target = create_engine(intake_url)
     try:
-        async with transaction(session_factory(target)) as session:
-            await intake_handlers(session, envelopes)
+        # The running intake service applies the same events from the broker meanwhile: if it inserts a replica row
+        # between this transaction's read and write, the insert fails; a second pass finds the row and updates it.
+        for attempt in range(3):
+            try:
+                async with transaction(session_factory(target)) as session:
+                    await intake_handlers(session, envelopes)
+                break
+            except IntegrityError:
+                if attempt == 2:
+                    raise
     finally:
         await target.dispose()
     return len(envelopes)
 
 
-async def load(count: int, today: date) -> int:
+async def load(count: int, today: date, *, tickets: bool = True) -> int:
+    # The in-process client's request log would print a line per request.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = intake_settings().model_copy(update={"kafka_enabled": False, "overdue_check_seconds": 0})
     async with running_app(create_app(settings)) as client:
         existing = (await client.get("/dossiers", params={"page_size": 1}, headers=OPS)).json().get("total", 0)
@@ -325,13 +345,17 @@ async def load(count: int, today: date) -> int:
             if len(batch) == CHUNK:
                 a, r = await _send(client, batch)
                 accepted, rejected, batch = accepted + a, rejected + r, []
+                print(f"intake: demo year: {accepted + rejected}/{count} rows sent", flush=True)
         if batch:
             a, r = await _send(client, batch)
             accepted, rejected = accepted + a, rejected + r
-        tickets = await _queue_tickets(client, today)
+        served = await _queue_tickets(client, today) if tickets else 0
     print(
-        f"intake: demo year loaded: {accepted} dossiers ({rejected} rows refused by intake's rules), {tickets} tickets"
+        f"intake: demo year loaded: {accepted} dossiers ({rejected} rows refused by intake's rules), {served} tickets",
+        flush=True,
     )
+    for reason, n in REFUSALS.most_common(5):
+        print(f"intake: refused {n}× {reason}", flush=True)
     return accepted
 
 
@@ -386,9 +410,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=20_000, help="dossiers to generate (default 20000)")
     parser.add_argument("--today", type=date.fromisoformat, default=None, help="last day of the year (default today)")
+    parser.add_argument(
+        "--stay",
+        action="store_true",
+        help="keep running once loaded, until stopped (a Procfile process: honcho stops all when one exits)",
+    )
     args = parser.parse_args()
     today = args.today or datetime.now(VN_TZ).date()
-    asyncio.run(load(args.count, today))
+    try:
+        asyncio.run(load(args.count, today))
+    except Exception as exc:  # the demo data failing must not stop the services beside it
+        print(f"intake: the demo year was not loaded: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        if not args.stay:
+            return 1
+    if args.stay:
+        signal.pause()
     return 0
 
 

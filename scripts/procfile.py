@@ -16,6 +16,7 @@ def main() -> None:
         for name, port in SERVICES.items():
             print(f"  {name:<13} http://127.0.0.1:{port}/docs   (ready: /readyz, metrics: /metrics)")
         print(f"  broker        {external_broker or '127.0.0.1:' + KAFKA_PORT}")
+        print("  demo year     loading in the background (progress in the 'demo' lines), once")
         return
     if not external_broker:
         print(f"broker: scripts/broker.sh exec {KAFKA_PORT}")
@@ -27,6 +28,9 @@ def main() -> None:
             f" .venv/bin/uvicorn services.{name}.app:create_app --factory"
             f" --host 127.0.0.1 --port {port} --no-access-log"
         )
+    # The demo year loads beside the running services (minutes on SQLite), once: it skips when intake has dossiers.
+    # It stays up when done, since honcho stops every process when one exits.
+    print("demo: .venv/bin/python -u scripts/demo_year.py --stay")
 
 
 if __name__ == "__main__":

@@ -144,6 +144,7 @@ _PAGE = Environment(autoescape=True).from_string(
     """<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><title>Đăng nhập — Một cửa</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="/static/common/favicon.svg" type="image/svg+xml">
 <style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem}
 label,input,button{display:block;width:100%;margin:.4rem 0}input,button{padding:.5rem;font-size:1rem}
 .error{color:#a00}.note{color:#555;font-size:.9rem}</style></head>

@@ -14,6 +14,8 @@ class IntakeSettings(ServiceSettings, IntegrationSettings):
     # How often the overdue job looks for dossiers that passed their due time (0 disables it).
     overdue_check_seconds: float = 60.0
     overdue_batch_size: int = 500
+    # Where citizens open intake's public look-up: the QR code on form 01 points there.
+    public_base_url: str = "http://127.0.0.1:8002"
 
 
 @lru_cache

@@ -61,6 +61,11 @@ class IntakeContext:
         """Who acts, as recorded on the control sheet and the steps."""
         return self.principal.subject
 
+    @property
+    def actor_name(self) -> str:
+        """The acting officer's name as the forms print it: the principal's display name, else its subject."""
+        return self.principal.name
+
     def step_time(self, at: datetime | None, previous: datetime | None = None) -> datetime:
         """A command's time: now by default, never in the future, never before the previous step (422 naming
         ``at``). A step done on paper and recorded later carries its own time."""

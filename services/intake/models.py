@@ -62,8 +62,12 @@ class Dossier(Base):
     procedure_version: Mapped[int] = mapped_column(Integer)
     procedure_name: Mapped[str] = mapped_column(String(500))
     receiving_agency_code: Mapped[str] = mapped_column(String(40))
+    # the agencies' names as they were at receipt, for the forms (a later renaming must not rename old receipts);
+    # empty on rows received before the snapshot existed
+    receiving_agency_name: Mapped[str | None] = mapped_column(String(300))
     receiving_level: Mapped[str] = mapped_column(String(30))
     handling_agency_code: Mapped[str] = mapped_column(String(40), index=True)
+    handling_agency_name: Mapped[str | None] = mapped_column(String(300))
     handling_level: Mapped[str] = mapped_column(String(30))
     current_agency_code: Mapped[str] = mapped_column(String(40), index=True)  # who holds it now (after transfers)
     desk: Mapped[str | None] = mapped_column(String(60))
@@ -113,6 +117,7 @@ class DossierStep(Base):
     command: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(db.UtcDateTime())
     actor: Mapped[str] = mapped_column(String(120))
+    actor_name: Mapped[str | None] = mapped_column(String(200))  # the officer's name as printed on the forms
     status_before: Mapped[str] = mapped_column(String(32))
     status_after: Mapped[str] = mapped_column(String(32))
     from_agency_code: Mapped[str | None] = mapped_column(String(40))

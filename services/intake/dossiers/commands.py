@@ -90,6 +90,7 @@ async def _record(
             command=command.value,
             at=step.at,
             actor=ctx.actor,
+            actor_name=ctx.actor_name,
             status_before=step.before.value,
             status_after=step.after.value,
             from_agency_code=from_agency,

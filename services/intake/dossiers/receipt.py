@@ -25,6 +25,10 @@ def _agency(row: AgencyReplica | None) -> receipt.Agency | None:
     return None if row is None else receipt.Agency(level=row.level, procedure_codes=tuple(row.procedure_codes))
 
 
+def _name(row: AgencyReplica | None) -> str | None:
+    return None if row is None else row.name
+
+
 async def receive_dossier(ctx: IntakeContext, data: s.DossierCreate, *, code: str | None = None) -> Dossier:
     """Receive one dossier; ``code`` keeps an imported dossier's original code.
 
@@ -76,8 +80,10 @@ async def receive_dossier(ctx: IntakeContext, data: s.DossierCreate, *, code: st
         procedure_version=procedure.version,
         procedure_name=procedure.name,
         receiving_agency_code=data.receiving_agency_code,
+        receiving_agency_name=_name(replicas.get(data.receiving_agency_code)),
         receiving_level=levels.receiving,
         handling_agency_code=handling_code,
+        handling_agency_name=_name(replicas.get(handling_code)),
         handling_level=levels.handling,
         current_agency_code=data.receiving_agency_code,
         desk=data.desk,
@@ -110,6 +116,7 @@ async def receive_dossier(ctx: IntakeContext, data: s.DossierCreate, *, code: st
             "postal_return_requested": data.postal_return_requested,
             "sector": procedure.sector.model_dump(mode="json"),
             "received_by": ctx.actor,
+            "received_by_name": ctx.actor_name,
         },
     )
     session.add(dossier)

@@ -6,7 +6,8 @@ from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Header, Query, status
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
 from libs.common.app import DBSession
@@ -16,10 +17,11 @@ from libs.common.contract import Channel
 from libs.common.errors import Forbidden
 from libs.common.idempotency import IdempotencyKey, once
 from libs.common.limits import RATE_LIMITED_RESPONSES, public_rate_limit
+from services.intake.catalogue_replica import service as replica
 from services.intake.context import STAFF, Ctx, IntakeContext, allow
 from services.intake.domain.deadlines import due_bound
 from services.intake.domain.lifecycle import Command, Status
-from services.intake.dossiers import commands, receipt, repository
+from services.intake.dossiers import citizen, commands, receipt, repository
 from services.intake.dossiers import schemas as s
 from services.intake.dossiers.audit import audit
 from services.intake.dossiers.reads import PublicDossier, ValidDossier, personal_data_access, public_view, staff_view
@@ -93,11 +95,32 @@ async def get_dossier(dossier: ValidDossier, ctx: Ctx) -> s.DossierRead:
     return staff_view(dossier, ctx.now)
 
 
-@router.get("/public/dossiers/{code}", operation_id="look_up_dossier", tags=["public"])
-async def look_up_dossier(dossier: PublicDossier) -> s.PublicDossierRead:
+@router.get(
+    "/public/dossiers/{code}",
+    operation_id="look_up_dossier",
+    tags=["public"],
+    response_model=s.PublicDossierRead,
+    responses={
+        200: {"content": {"text/html": {}}, "description": "JSON, or the citizen's page for a browser"},
+        404: {"content": {"application/problem+json": {}}, "description": "no dossier with this code"},
+    },
+)
+async def look_up_dossier(
+    dossier: PublicDossier, session: DBSession, response: Response, accept: Annotated[str | None, Header()] = None
+) -> s.PublicDossierRead | HTMLResponse:
     """Public look-up by dossier code (no authentication): status and appointment (the apology's new date if any).
-    The applicant's name is masked; no identity number, address or contact."""
-    return public_view(dossier)
+    The applicant's name is masked; no identity number, address or contact.
+
+    JSON for the portal and chat bots; a request that prefers ``text/html`` (a browser, e.g. from the QR code on
+    form 01) gets the citizen's page in Vietnamese: status, appointment, what to bring and where to collect."""
+    response.headers["Vary"] = "Accept"
+    if not citizen.prefers_html(accept):
+        return public_view(dossier)
+    name = dossier.receiving_agency_name
+    if not name:
+        row = (await replica.agencies(session, {dossier.receiving_agency_code})).get(dossier.receiving_agency_code)
+        name = row.name if row else dossier.receiving_agency_code
+    return HTMLResponse(citizen.citizen_page(dossier, name), headers={"Vary": "Accept"})
 
 
 @router.get(

@@ -1,5 +1,9 @@
-"""Forms of Circular 01/2018/TT-VPCP as printable HTML (01 receipt, 02 supplement, 03 refusal, 04 apology,
-05 process control sheet) and the tracking book (06) as CSV. PDF is left to the browser's print dialog."""
+"""Forms of Circular 01/2018/TT-VPCP as printable HTML and PDF from the same templates (01 receipt, 02 supplement,
+03 refusal, 04 apology, 05 process control sheet) and the tracking book (06) as CSV and PDF.
+
+Agencies are printed by name as they were at receipt (the snapshot on the dossier); rows received before the
+snapshot existed, and agencies a transfer reached, fall back to the catalogue replica's current name, then the code.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+import qrcode
+from jinja2 import Environment
+from markupsafe import Markup
+from qrcode.image.svg import SvgPathImage
 
 from libs.common.contract import ProcedureSnapshot
 from libs.common.contract.timeliness import judge_outcome
+from libs.common.web import template_environment
 from services.intake.domain.formatting import vn_date, vn_number, vn_time
 from services.intake.errors import FormNotAvailable
 from services.intake.models import AgencyReplica, Dossier, DossierStep
@@ -38,28 +46,65 @@ OUTCOME_LABELS = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": 
 FORM_LABELS = {"paper": "Bản giấy", "electronic": "Bản điện tử", "warehouse": "Lấy từ kho dữ liệu"}
 RETURN_LABELS = {"counter": "Trực tiếp", "postal": "Qua bưu chính công ích", "electronic": "Trực tuyến"}
 LIMIT_UNITS = {"working_days": "ngày làm việc", "working_hours": "giờ làm việc"}
+# Form 01 is made in two copies ("Liên: Lưu/giao khách hàng" on the Circular's form): one handed to the applicant,
+# one kept by the desk. Each copy is one A5 page: two copies on one A5 sheet would need type too small to read.
+FORM_01_COPIES = ("Liên 1: Giao người nộp hồ sơ", "Liên 2: Lưu tại Bộ phận Tiếp nhận và Trả kết quả")
+
+
+TEMPLATES = Path(__file__).parent / "templates"
 
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(vn_date=vn_date, vn_time=vn_time, vn_number=vn_number)
-    return env
+    return template_environment(TEMPLATES, filters={"vn_date": vn_date, "vn_time": vn_time, "vn_number": vn_number})
 
 
-def control_sheet_rows(dossier: Dossier, steps: Sequence[DossierStep]) -> list[dict[str, Any]]:
+def qr_svg(url: str) -> Markup:
+    """A QR code of ``url`` as inline SVG (no raster library, nothing fetched), scaled by the page's CSS."""
+    image = qrcode.make(url, image_factory=SvgPathImage, border=1)
+    svg = image.to_string(encoding="unicode")
+    # The XML declaration is not allowed inside HTML, and the path's id would repeat on a page with two copies; the
+    # markup is the library's own, with no user text in it.
+    svg = svg[svg.index("<svg") :].replace(' id="qr-path"', "")
+    return Markup(svg)
+
+
+def public_url(base_url: str, code: str) -> str:
+    """The citizen's page of a dossier (the public look-up, HTML for a browser)."""
+    return f"{base_url.rstrip('/')}/public/dossiers/{code}"
+
+
+def agency_name(code: str | None, snapshot: str | None, agencies: dict[str, AgencyReplica]) -> str:
+    if not code:
+        return ""
+    if snapshot:
+        return snapshot
+    row = agencies.get(code)
+    return row.name if row else code
+
+
+def agency_codes(dossier: Dossier, steps: Sequence[DossierStep]) -> set[str]:
+    """Every agency a form of this dossier may name: to look up in the replica in one query."""
+    codes = {dossier.receiving_agency_code, dossier.handling_agency_code}
+    for step in steps:
+        codes.update(c for c in (step.from_agency_code, step.to_agency_code) if c)
+    return codes
+
+
+def control_sheet_rows(
+    dossier: Dossier, steps: Sequence[DossierStep], agencies: dict[str, AgencyReplica] | None = None
+) -> list[dict[str, Any]]:
     """Each recorded step, judged against the due time in force (early / on time / late)."""
+    known = agencies or {}
     return [
         {
             "command": step.command,
             "command_label": COMMAND_LABELS.get(step.command, step.command),
             "at": step.at,
             "actor": step.actor,
+            "actor_name": step.actor_name or step.actor,
+            "from_agency_name": agency_name(step.from_agency_code, None, known),
+            "to_agency_name": agency_name(step.to_agency_code, None, known),
             "status_before": step.status_before,
             "status_after": step.status_after,
             "from_agency_code": step.from_agency_code,
@@ -90,16 +135,21 @@ def render(
     number: str,
     dossier: Dossier,
     steps: Sequence[DossierStep],
-    agency: AgencyReplica | None,
+    agencies: dict[str, AgencyReplica],
     procedure: ProcedureSnapshot | None,
     book_entry: int | None = None,
+    *,
+    public_base_url: str = "http://127.0.0.1:8002",
 ) -> str:
     check_form_number(number)
     details = dossier.details
     context: dict[str, Any] = {
         "form_no": number,
         "dossier": dossier,
-        "receiving_agency_name": agency.name if agency else dossier.receiving_agency_code,
+        "copies": [None],
+        "receiving_agency_name": agency_name(dossier.receiving_agency_code, dossier.receiving_agency_name, agencies),
+        "handling_agency_name": agency_name(dossier.handling_agency_code, dossier.handling_agency_name, agencies),
+        "received_by_name": details.get("received_by_name") or details.get("received_by") or "",
         "desk_label": "BỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ",
         "contact": details.get("applicant_contact") or {},
         "sector_name": (details.get("sector") or {}).get("name", ""),
@@ -120,6 +170,9 @@ def render(
         )
         context["received_year"] = dossier.received_at.year
         context["book_entry"] = book_entry
+        context["copies"] = FORM_01_COPIES
+        context["public_url"] = public_url(public_base_url, dossier.code)
+        context["qr_svg"] = qr_svg(context["public_url"])
     elif number == "02":
         supplements = details.get("supplements") or []
         if not supplements:
@@ -127,17 +180,23 @@ def render(
         latest = supplements[-1]
         context["supplement"] = {**latest, "at": datetime.fromisoformat(latest["at"])}
         context["supplement_officer"] = next(
-            (st.actor for st in reversed(steps) if st.command == "request_supplement"), ""
+            (st.actor_name or st.actor for st in reversed(steps) if st.command == "request_supplement"), ""
         )
     elif number == "03":
         if dossier.status != "refused":
             raise FormNotAvailable(f"Dossier {dossier.code} is not refused")
+        context["refusal_officer"] = next(
+            (st.actor_name or st.actor for st in reversed(steps) if st.command == "refuse"), ""
+        )
     elif number == "04":
         if dossier.apology_due_at is None:
             raise FormNotAvailable(f"Dossier {dossier.code} has no apology")
     else:
-        context["rows"] = control_sheet_rows(dossier, steps)
-        context["handling_agencies"] = handling_agencies(dossier, steps)
+        context["rows"] = control_sheet_rows(dossier, steps, agencies)
+        context["handling_agencies"] = [
+            agency_name(code, dossier.handling_agency_name if code == dossier.handling_agency_code else None, agencies)
+            for code in handling_agencies(dossier, steps)
+        ]
     return environment().get_template(f"form_{number}.html").render(context)
 
 
@@ -156,23 +215,20 @@ BOOK_HEADER = (
 )
 
 
-def tracking_book_csv(dossiers: Sequence[Dossier]) -> str:
-    """Form 06, one row per dossier in receipt order; UTF-8 with a BOM so spreadsheet programs read the accents."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(BOOK_HEADER)
+def tracking_book_rows(dossiers: Sequence[Dossier], agencies: dict[str, AgencyReplica]) -> list[tuple[Any, ...]]:
+    """Form 06's rows in receipt order, numbered through the year (the same cells in the CSV and the PDF)."""
+    rows: list[tuple[Any, ...]] = []
     for number, dossier in enumerate(dossiers, start=1):
         contact = dossier.details.get("applicant_contact") or {}
         address = ", ".join(part for part in (contact.get("address"), contact.get("phone")) if part)
-        writer.writerow(
+        rows.append(
             (
                 number,
                 dossier.code,
                 dossier.procedure_name,
                 dossier.applicant_name,
                 address,
-                dossier.handling_agency_code,
+                agency_name(dossier.handling_agency_code, dossier.handling_agency_name, agencies),
                 vn_date(dossier.received_at),
                 vn_date(dossier.apology_due_at or dossier.due_at),
                 vn_date(dossier.returned_at),
@@ -180,4 +236,21 @@ def tracking_book_csv(dossiers: Sequence[Dossier]) -> str:
                 "",
             )
         )
+    return rows
+
+
+def tracking_book_csv(rows: Sequence[tuple[Any, ...]]) -> str:
+    """Form 06 as CSV: UTF-8 with a BOM so spreadsheet programs read the accents."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(BOOK_HEADER)
+    writer.writerows(rows)
     return out.getvalue()
+
+
+def tracking_book_html(agency: str, year: int, rows: Sequence[tuple[Any, ...]]) -> str:
+    """Form 06 as a printable page: A4 landscape, the header row repeated on every page, pages numbered."""
+    return (
+        environment().get_template("form_06.html").render(agency_name=agency, year=year, header=BOOK_HEADER, rows=rows)
+    )
