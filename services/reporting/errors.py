@@ -7,6 +7,12 @@ class PlanNotFound(NotFound):
     code = "plan_not_found"
 
 
+class PlanYearNotCovered(NotFound):
+    """The plan sets no target for that year: judging it against another year's targets would invent a goal."""
+
+    code = "plan_year_not_covered"
+
+
 class PlanInvalid(InvalidInput):
     code = "plan_invalid"
 

@@ -86,6 +86,8 @@ class DossierFact(Base):
     postal_return_requested: Mapped[bool] = mapped_column(Boolean)
     postal: Mapped[bool] = mapped_column(Boolean)
     apologised_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())
+    apology_in_time: Mapped[bool | None] = mapped_column(Boolean)
+    first_request_in_time: Mapped[bool | None] = mapped_column(Boolean)
     apology_due_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())
     explained_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())
     rated_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime(), index=True)

@@ -305,6 +305,11 @@ class DossierTransferred(EventPayload):
     mode: TransferMode
     inter_agency: bool
     at: AwareDatetime
+    # A paper transfer recorded after 15:00 takes effect at the next working day's opening (Decree 61/2018 Art. 18)
+    effective_at: AwareDatetime | None = None
+    # Out of the one-stop desk later than the same working day (the next one if received after 15:00); None for a
+    # transfer between handling agencies and for events recorded before the field existed
+    late: bool | None = None
 
 
 class SupplementRequested(EventPayload):
@@ -318,6 +323,10 @@ class SupplementRequested(EventPayload):
     items: list[str]
     reason: str
     at: AwareDatetime
+    # Within three working days of the start of the handling step (receipt, or the last transfer to another agency
+    # in linked processing), Decree 61/2018 Art. 19; None for events recorded before the field existed
+    in_time: bool | None = None
+    handling_agency_code: str | None = None  # the agency that asked (the dossier's current agency)
 
 
 class SupplementReceived(EventPayload):
@@ -403,6 +412,9 @@ class DossierApologised(EventPayload):
     reason: str
     new_due_at: AwareDatetime
     at: AwareDatetime
+    # Issued at least one working day before the due time in force (docs/domain.md, "Apology"); None for events
+    # recorded before the field existed
+    issued_in_time: bool | None = None
 
 
 class DossierExplained(EventPayload):

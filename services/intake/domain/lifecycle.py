@@ -51,6 +51,9 @@ for _s in _OPEN:
     _table[_s, C.REFUSE] = S.REFUSED
     _table[_s, C.RESOLVE] = S.RESOLVED
 _table[S.AWAITING_SUPPLEMENT, C.RECEIVE_SUPPLEMENT] = S.IN_PROGRESS
+# Refused (form 03) or stopped while waiting for a supplement: the pause ends at that moment, the due time in force
+# moves by the paused working time and the outcome is judged against it (docs/intake.md, "States").
+_table[S.AWAITING_SUPPLEMENT, C.REFUSE] = S.REFUSED
 for _s in _UNFINISHED:
     _table[_s, C.WITHDRAW] = S.WITHDRAWN
     _table[_s, C.STOP] = S.STOPPED

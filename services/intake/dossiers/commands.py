@@ -25,6 +25,7 @@ from libs.common.contract import (
     ReturnChannel,
     SupplementReceived,
     SupplementRequested,
+    TransferMode,
 )
 from libs.common.contract.timeliness import Outcome
 from libs.common.errors import Forbidden, field_error
@@ -126,14 +127,25 @@ async def transfer(ctx: IntakeContext, code: str, body: s.TransferIn) -> Dossier
     dossier = step.dossier
     source = dossier.current_agency_code
     dossier.current_agency_code = body.to_agency_code
+    inter_agency = source != body.to_agency_code
+    # only the hand-over out of the one-stop desk has the same-day limit (Decree 61/2018 Art. 18)
+    from_desk_since = dossier.received_at if step.before is Status.RECEIVED else None
+    timing = deadlines.transfer_timing(
+        ctx.calendar, step.at, paper=body.mode is TransferMode.PAPER, from_desk_since=from_desk_since
+    )
+    if inter_agency:
+        # the next agency's handling step starts here: its three days to ask for a supplement count from it
+        _details(dossier, handling_step_started_at=timing.effective_at.isoformat())
     event = DossierTransferred(
         dossier_code=code,
         from_agency_code=source,
         to_agency_code=body.to_agency_code,
         step=body.step,
         mode=body.mode,
-        inter_agency=source != body.to_agency_code,
+        inter_agency=inter_agency,
         at=step.at,
+        effective_at=timing.effective_at,
+        late=timing.late,
     )
     return await _record(
         ctx,
@@ -143,8 +155,20 @@ async def transfer(ctx: IntakeContext, code: str, body: s.TransferIn) -> Dossier
         from_agency=source,
         to_agency=body.to_agency_code,
         note=body.note,
-        details={"mode": body.mode.value, "step": body.step},
+        details={
+            "mode": body.mode.value,
+            "step": body.step,
+            "effective_at": timing.effective_at.isoformat(),
+            "late": timing.late,
+        },
     )
+
+
+def handling_step_started_at(dossier: Dossier) -> datetime:
+    """Where the three working days to ask for a supplement count from: the last transfer to another agency, else
+    the (effective) receipt."""
+    started = dossier.details.get("handling_step_started_at")
+    return datetime.fromisoformat(started) if started else dossier.received_at
 
 
 async def request_supplement(ctx: IntakeContext, code: str, body: s.SupplementRequestIn) -> Dossier:
@@ -152,10 +176,22 @@ async def request_supplement(ctx: IntakeContext, code: str, body: s.SupplementRe
     dossier = step.dossier
     dossier.supplement_requests += 1
     dossier.paused_at = step.at
-    request = {"sequence": dossier.supplement_requests, "items": body.items, "reason": body.reason}
+    in_time = step.at <= deadlines.supplement_window_ends_at(ctx.calendar, handling_step_started_at(dossier))
+    request = {
+        "sequence": dossier.supplement_requests,
+        "items": body.items,
+        "reason": body.reason,
+        "in_time": in_time,
+    }
     _details(dossier, supplements=[*dossier.details.get("supplements", []), {**request, "at": step.at.isoformat()}])
     event = SupplementRequested(
-        dossier_code=code, sequence=dossier.supplement_requests, items=body.items, reason=body.reason, at=step.at
+        dossier_code=code,
+        sequence=dossier.supplement_requests,
+        items=body.items,
+        reason=body.reason,
+        at=step.at,
+        in_time=in_time,
+        handling_agency_code=dossier.current_agency_code,
     )
     return await _record(ctx, step, Command.REQUEST_SUPPLEMENT, event, note=body.reason, details=request)
 
@@ -192,15 +228,23 @@ async def receive_supplement(ctx: IntakeContext, code: str, body: s.SupplementRe
     )
 
 
-def _finish(ctx: IntakeContext, dossier: Dossier, at: datetime) -> None:
-    _close_pause(ctx, dossier, at)
+def _finish(ctx: IntakeContext, dossier: Dossier, at: datetime) -> dict[str, Any]:
+    """Finish the dossier; a pause under way ends now (refused or stopped while waiting for a supplement), and the
+    step records its end so the due time in force can be checked. Returns the step's details about the pause."""
+    waiting = dossier.paused_at is not None
+    paused = _close_pause(ctx, dossier, at)
     dossier.finished_at = at
     dossier.closed_at = at
+    return (
+        {"pause_ended_at": at.isoformat(), "paused_seconds": paused, "due_at": dossier.due_at.isoformat()}
+        if (waiting)
+        else {}
+    )
 
 
 async def refuse(ctx: IntakeContext, code: str, body: s.ReasonIn) -> Dossier:
     step = await _begin(ctx, code, Command.REFUSE, body.at)
-    _finish(ctx, step.dossier, step.at)
+    pause = _finish(ctx, step.dossier, step.at)
     _details(step.dossier, refusal_reason=body.reason)
     event = DossierRefused(
         dossier_code=code,
@@ -209,12 +253,12 @@ async def refuse(ctx: IntakeContext, code: str, body: s.ReasonIn) -> Dossier:
         outcome=reads.finished_outcome(step.dossier),
         at=step.at,
     )
-    return await _record(ctx, step, Command.REFUSE, event, note=body.reason)
+    return await _record(ctx, step, Command.REFUSE, event, note=body.reason, details=pause)
 
 
 async def stop(ctx: IntakeContext, code: str, body: s.ReasonIn) -> Dossier:
     step = await _begin(ctx, code, Command.STOP, body.at)
-    _finish(ctx, step.dossier, step.at)
+    pause = _finish(ctx, step.dossier, step.at)
     _details(step.dossier, stop_reason=body.reason)
     event = DossierStopped(
         dossier_code=code,
@@ -223,7 +267,7 @@ async def stop(ctx: IntakeContext, code: str, body: s.ReasonIn) -> Dossier:
         outcome=reads.finished_outcome(step.dossier),
         at=step.at,
     )
-    return await _record(ctx, step, Command.STOP, event, note=body.reason)
+    return await _record(ctx, step, Command.STOP, event, note=body.reason, details=pause)
 
 
 async def withdraw(ctx: IntakeContext, code: str, body: s.WithdrawalIn) -> Dossier:
@@ -273,28 +317,24 @@ async def return_result(ctx: IntakeContext, code: str, body: s.ReturnIn) -> Doss
 
 
 def late_or_soon(ctx: IntakeContext, dossier: Dossier, at: datetime) -> bool:
-    """Late (finished late, or overdue) or due within one working day: when forms 04 and the explanation apply."""
+    """Late (finished late, or overdue) or due within one working day: when the explanation to the head applies."""
     if dossier.finished_at is not None:
         return reads.finished_outcome(dossier) is Outcome.LATE
     if reads.dossier_overdue(dossier, at):
         return True
     if dossier.paused_at is not None:
         return False  # the clock stands still: the time left does not shrink
-    return deadlines.apology_window_open(ctx.calendar, dossier.due_at, at)
+    return deadlines.due_within_a_working_day(ctx.calendar, dossier.due_at, at)
 
 
 async def apologise(ctx: IntakeContext, code: str, body: s.ApologyIn) -> Dossier:
+    """Form 04 at any time while the dossier is unfinished (the transition table); whether it came at least one
+    working day before the due time in force is recorded, not enforced (docs/domain.md, "Apology")."""
     step = await _begin(ctx, code, Command.APOLOGISE, body.at)
     dossier = step.dossier
     if dossier.apologised_at is not None:
         raise AlreadyRecorded(
             f"Dossier {code} already has its apology (at most one, Decree 61 Art. 19)", record="apology"
-        )
-    if not late_or_soon(ctx, dossier, step.at):
-        raise NotLate(
-            f"Dossier {code} is due {dossier.due_at.isoformat()}: an apology is issued within one working day of the "
-            "due time or once late",
-            due_at=dossier.due_at.isoformat(),
         )
     new_due = body.new_due_at.astimezone(UTC)
     if new_due <= max(dossier.due_at, step.at):
@@ -302,12 +342,20 @@ async def apologise(ctx: IntakeContext, code: str, body: s.ApologyIn) -> Dossier
             "The new appointment must be later than the due time and than the apology",
             errors=[field_error(("new_due_at",), "not later than the due time in force")],
         )
+    in_time = deadlines.apology_in_time(ctx.calendar, dossier.due_at, step.at, dossier.paused_at)
     dossier.apology_due_at = new_due
     dossier.apologised_at = step.at
-    _details(dossier, apology_reason=body.reason)
-    event = DossierApologised(dossier_code=code, reason=body.reason, new_due_at=new_due, at=step.at)
+    _details(dossier, apology_reason=body.reason, apology_issued_in_time=in_time)
+    event = DossierApologised(
+        dossier_code=code, reason=body.reason, new_due_at=new_due, at=step.at, issued_in_time=in_time
+    )
     return await _record(
-        ctx, step, Command.APOLOGISE, event, note=body.reason, details={"new_due_at": new_due.isoformat()}
+        ctx,
+        step,
+        Command.APOLOGISE,
+        event,
+        note=body.reason,
+        details={"new_due_at": new_due.isoformat(), "issued_in_time": in_time},
     )
 
 

@@ -118,6 +118,7 @@ def staff_view(dossier: Dossier, now: datetime) -> s.DossierRead:
         paused_at=dossier.paused_at,
         paused_seconds=dossier.paused_seconds,
         apology_due_at=dossier.apology_due_at,
+        apology_issued_in_time=dossier.details.get("apology_issued_in_time"),
         explained_at=dossier.explained_at,
         finished_at=dossier.finished_at,
         decision=dossier.decision,

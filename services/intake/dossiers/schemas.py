@@ -196,6 +196,11 @@ class DossierRead(BaseModel):
     paused_at: datetime | None
     paused_seconds: int
     apology_due_at: datetime | None
+    apology_issued_in_time: bool | None = Field(
+        default=None,
+        description="whether the apology (form 04) came at least one working day before the due time in force; "
+        "null without an apology",
+    )
     explained_at: datetime | None
     finished_at: datetime | None
     decision: str | None

@@ -111,6 +111,9 @@ def control_sheet_rows(
             "to_agency_code": step.to_agency_code,
             "note": step.note,
             "details": step.details,
+            # a paper transfer recorded after 15:00 counts from the next working day's opening (Decree 61 Art. 18)
+            "effective_at": datetime.fromisoformat(eff) if (eff := step.details.get("effective_at")) else step.at,
+            "late_transfer": step.details.get("late") is True,
             "result": (result := judge_outcome(step.at, dossier.due_at).value),
             "result_label": OUTCOME_LABELS[result],
         }

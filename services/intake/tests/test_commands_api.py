@@ -5,7 +5,8 @@ ones answer 409 problem+json and change nothing. Then the guards beyond the stat
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -22,6 +23,7 @@ from services.intake.tests.support import (
     send,
 )
 
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
 PAIRS = list(itertools.product([s.value for s in Status], [c.value for c in Command]))
 
 
@@ -139,12 +141,28 @@ class TestOnceAndLateness:
         assert resolved["outcome"] == "late"
         assert datetime.fromisoformat(resolved["due_at"]) == datetime(2026, 3, 5, 2, 0, tzinfo=UTC)
 
-    async def test_no_apology_while_more_than_a_working_day_is_left(self, shared_client: httpx.AsyncClient) -> None:
-        # received now: 3 working days left
+    async def test_an_early_apology_is_accepted_and_recorded_in_time(
+        self, shared_client: httpx.AsyncClient, shared_url: str
+    ) -> None:
+        # docs/domain.md "Apology": issued any time while unfinished. Received now: 3 working days left, so at least
+        # one working day before the due time: in time. The explanation still waits for lateness.
         code = await receive(shared_client, at=None)
-        problem = assert_problem(await send(shared_client, code, "apologise"), 409, "not_late")
+        response = await send(shared_client, code, "apologise")
+        assert response.status_code == 200, response.text
+        assert response.json()["apology_issued_in_time"] is True
+        assert dict(await events_of(shared_url, code))["dossier.apologised"]["issued_in_time"] is True
+        form = await shared_client.get(f"/dossiers/{code}/forms/04.html", headers=AUTH["handler"])
+        assert "ít nhất 01 ngày làm việc: Có." in form.text
+        problem = assert_problem(await send(shared_client, code, "explain"), 409, "not_late")
         assert problem["due_at"]
-        assert_problem(await send(shared_client, code, "explain"), 409, "not_late")
+
+    async def test_an_apology_once_late_is_not_in_time(self, shared_client: httpx.AsyncClient, shared_url: str) -> None:
+        # due Thu 5 Mar 2026 09:00, apologised now (months later): late, so not in time
+        code = await dossier_in(shared_client, "in_progress")
+        assert (await send(shared_client, code, "apologise")).json()["apology_issued_in_time"] is False
+        assert dict(await events_of(shared_url, code))["dossier.apologised"]["issued_in_time"] is False
+        form = await shared_client.get(f"/dossiers/{code}/forms/04.html", headers=AUTH["handler"])
+        assert "đã quá thời hạn" in form.text and "ít nhất 01 ngày làm việc: Không." in form.text
 
     async def test_the_new_appointment_must_be_later_than_the_due_time(self, shared_client: httpx.AsyncClient) -> None:
         code = await dossier_in(shared_client, "in_progress")
@@ -215,6 +233,67 @@ class TestClock:
         assert stopped["paused_at"] is None and stopped["outcome"] == "early"
         data = dict(await events_of(shared_url, code))["dossier.stopped"]
         assert data["due_at"] == "2026-05-06T09:30:00Z"
+
+    async def test_a_refusal_while_waiting_ends_the_pause(
+        self, shared_client: httpx.AsyncClient, shared_url: str
+    ) -> None:
+        # docs/intake.md "States": form 03 while waiting for a supplement ends the pause then. Due Wed 6 May 2026 10:00;
+        # paused Wed 29 Apr 15:00 (30 Apr, 1 May, the weekend off), refused Mon 4 May 09:30: 15:00–17:00 (2 h) +
+        # Mon from the opening to 09:30 (2 h at 07:30, 2.5 h at 07:00); the due time moves by the same amount.
+        code = await receive(shared_client, at="2026-04-29T10:00:00+07:00")
+        await send(shared_client, code, "request_supplement", at="2026-04-29T15:00:00+07:00")
+        refused = await send(shared_client, code, "refuse", at="2026-05-04T09:30:00+07:00")
+        assert refused.status_code == 200, refused.text
+        body = refused.json()
+        assert body["status"] == "refused" and body["paused_at"] is None and body["outcome"] == "early"
+        paused = timedelta(seconds=body["paused_seconds"])
+        assert paused in (timedelta(hours=4), timedelta(hours=4, minutes=30))
+        due = datetime.fromisoformat(body["due_at"])
+        # 10:00 + 4 working hours = 11:30 (1.5 h) + 13:30–16:00 (2.5 h); + 4.5 h at 07:00 opening -> 16:30
+        expected_local = time(16, 0) if paused == timedelta(hours=4) else time(16, 30)
+        assert due.astimezone(VN).date() == date(2026, 5, 6) and due.astimezone(VN).time() == expected_local
+        data = dict(await events_of(shared_url, code))["dossier.refused"]
+        assert datetime.fromisoformat(data["due_at"]) == due
+
+    async def test_supplement_requests_say_whether_they_came_within_three_working_days(
+        self, shared_client: httpx.AsyncClient, shared_url: str
+    ) -> None:
+        # Decree 61/2018 Art. 19: received Mon 2 Mar 2026 09:00 -> window ends Thu 5 Mar 09:00.
+        on_time = await receive(shared_client, at="2026-03-02T09:00:00+07:00")
+        await send(shared_client, on_time, "request_supplement", at="2026-03-05T09:00:00+07:00")
+        late = await receive(shared_client, at="2026-03-02T09:00:00+07:00")
+        await send(shared_client, late, "request_supplement", at="2026-03-05T09:01:00+07:00")
+        assert dict(await events_of(shared_url, on_time))["dossier.supplement_requested"]["in_time"] is True
+        late_event = dict(await events_of(shared_url, late))["dossier.supplement_requested"]
+        assert late_event["in_time"] is False and late_event["handling_agency_code"] == "000.00.00.H56"
+
+    async def test_linked_processing_counts_from_the_last_transfer_to_another_agency(
+        self, shared_client: httpx.AsyncClient, shared_url: str
+    ) -> None:
+        # Received Mon 2 Mar 09:00, transferred electronically to another agency Wed 4 Mar 10:00: its three working
+        # days end Mon 9 Mar 10:00, so a request on Fri 6 Mar is in time though past the receipt's window.
+        code = await receive(shared_client, at="2026-03-02T09:00:00+07:00")
+        await send(shared_client, code, "transfer", at="2026-03-04T10:00:00+07:00")
+        await send(shared_client, code, "request_supplement", at="2026-03-06T10:00:00+07:00")
+        events = dict(await events_of(shared_url, code))
+        assert events["dossier.supplement_requested"]["in_time"] is True
+        assert events["dossier.supplement_requested"]["handling_agency_code"] == OTHER_AGENCY
+        # the hand-over out of the desk came two days after the receipt: late (Art. 18, same working day)
+        assert events["dossier.transferred"]["late"] is True
+
+    async def test_a_paper_transfer_after_three_takes_effect_next_morning(
+        self, shared_client: httpx.AsyncClient, shared_url: str
+    ) -> None:
+        # Decree 61/2018 Art. 18: received Mon 2 Mar 2026 09:00, paper transfer recorded 15:30 the same day: not late,
+        # effective at Tue 3 Mar's opening, which form 05 shows with the recorded time beside it.
+        code = await receive(shared_client, at="2026-03-02T09:00:00+07:00")
+        await send(shared_client, code, "transfer", mode="paper", at="2026-03-02T15:30:00+07:00")
+        data = dict(await events_of(shared_url, code))["dossier.transferred"]
+        assert data["late"] is False
+        effective = datetime.fromisoformat(data["effective_at"]).astimezone(VN)
+        assert effective.date() == date(2026, 3, 3) and effective.time() <= time(7, 30)
+        form = await shared_client.get(f"/dossiers/{code}/forms/05.html", headers=AUTH["handler"])
+        assert "ghi nhận lúc" in form.text and "Chuyển muộn" not in form.text
 
     async def test_results_are_numbered_after_the_dossier(self, shared_client: httpx.AsyncClient) -> None:
         code = await dossier_in(shared_client, "in_progress")

@@ -11,14 +11,27 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from libs.common.calendar import VN_TZ, LimitUnit, TimeLimit, WorkingCalendar
+from libs.common.calendar import VN_TZ, LimitUnit, TimeLimit, WorkingCalendar, WorkingHours
 from libs.common.contract.timeliness import Outcome, judge_outcome
-from services.intake.domain.deadlines import apology_window_open, appointment, resume
+from services.intake.domain.deadlines import (
+    apology_in_time,
+    appointment,
+    resume,
+    supplement_window_ends_at,
+    transfer_timing,
+)
 
 
 @pytest.fixture(scope="module")
 def calendar() -> WorkingCalendar:
     return WorkingCalendar()
+
+
+@pytest.fixture(scope="module")
+def province() -> WorkingCalendar:
+    """The province default of docs/domain.md, "Working hours", stated here so these tests do not follow a change of
+    the library's default."""
+    return WorkingCalendar(hours=WorkingHours.parse("07:00-11:30,13:30-17:00"))
 
 
 def vn(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -133,15 +146,79 @@ class TestOutcomeAgainstTheDueTimeInForce:
         assert judge_outcome(vn(2026, 3, 3, 7, 30), due) is Outcome.LATE
 
 
-class TestApologyWindow:
-    def test_opens_one_working_day_before_the_due_time(self, calendar: WorkingCalendar) -> None:
-        due = vn(2026, 2, 24, 10, 0)  # Tue 24 Feb 2026 10:00, after Tết
-        # Fri 13 Feb 10:00 -> Tue 24 Feb 10:00 is Fri 10:00–17:00 (5.5 h) + Mon 23 (8 h) + Tue to 10:00 (2.5 h)
-        # = 16 h > 8 h: too early for an apology.
-        assert not apology_window_open(calendar, due, vn(2026, 2, 13, 10, 0))
-        # Mon 23 Feb 10:00: Mon 10:00–17:00 (5.5 h) + Tue 07:30–10:00 (2.5 h) = 8 h, exactly one working day: open.
-        assert apology_window_open(calendar, due, vn(2026, 2, 23, 10, 0))
-        # Mon 23 Feb 09:59: 8 h 1 min left: not yet.
-        assert not apology_window_open(calendar, due, vn(2026, 2, 23, 9, 59))
-        # Past due: open.
-        assert apology_window_open(calendar, due, vn(2026, 2, 25, 9, 0))
+class TestApologyInTime:
+    """docs/domain.md "Apology": form 04 may be issued at any time while the dossier is unfinished; it is *in time*
+    when at least one working day (8 h) of working time is left before the due time in force. Province hours
+    07:00–11:30 and 13:30–17:00 (docs/domain.md, "Working hours")."""
+
+    def test_one_working_day_before_the_due_time(self, province: WorkingCalendar) -> None:
+        due = vn(2026, 3, 3, 9, 0)  # Tue 3 Mar 2026 09:00
+        # Mon 2 Mar 08:00: Mon 08:00–11:30 (3.5 h) + 13:30–17:00 (3.5 h) + Tue 07:00–09:00 (2 h) = 9 h >= 8 h: in time.
+        assert apology_in_time(province, due, vn(2026, 3, 2, 8, 0))
+        # Mon 09:00: 2.5 + 3.5 + 2 = 8 h, exactly one working day: in time.
+        assert apology_in_time(province, due, vn(2026, 3, 2, 9, 0))
+        # Mon 09:30: 2 + 3.5 + 2 = 7.5 h < 8 h: accepted (see the API test) but not in time.
+        assert not apology_in_time(province, due, vn(2026, 3, 2, 9, 30))
+        # Past due: not in time.
+        assert not apology_in_time(province, due, vn(2026, 3, 4, 9, 0))
+
+    def test_across_tet(self, province: WorkingCalendar) -> None:
+        due = vn(2026, 2, 24, 10, 0)  # Tue 24 Feb 2026 10:00, after Tết (16–20 Feb off)
+        # Fri 13 Feb 10:00: Fri 10:00–17:00 (5 h) + Mon 23 (8 h) + Tue 07:00–10:00 (3 h) = 16 h: in time.
+        assert apology_in_time(province, due, vn(2026, 2, 13, 10, 0))
+        # Mon 23 Feb 10:00: Mon 10:00–17:00 (5 h) + Tue 07:00–10:00 (3 h) = 8 h: in time; 10:01: 7 h 59 min: not.
+        assert apology_in_time(province, due, vn(2026, 2, 23, 10, 0))
+        assert not apology_in_time(province, due, vn(2026, 2, 23, 10, 1))
+
+    def test_while_paused_the_time_left_is_frozen(self, province: WorkingCalendar) -> None:
+        due = vn(2026, 3, 3, 9, 0)
+        # Paused since Mon 2 Mar 08:00 (9 h left then); the apology on Fri 6 Mar is judged with those 9 h: in time.
+        assert apology_in_time(province, due, vn(2026, 3, 6, 10, 0), paused_since=vn(2026, 3, 2, 8, 0))
+        # Paused since Mon 09:30 (7.5 h left): not in time, however long the wait.
+        assert not apology_in_time(province, due, vn(2026, 3, 6, 10, 0), paused_since=vn(2026, 3, 2, 9, 30))
+
+
+class TestSupplementWindow:
+    """Decree 61/2018 Art. 19, docs/domain.md "Pause": a deficiency found during processing is notified within three
+    working days of the start of the handling step, counted like an appointment (same clock time, 3rd working day
+    after the start day)."""
+
+    def test_plain_week(self, province: WorkingCalendar) -> None:
+        # Mon 2 Mar 2026 10:00: Tue 3 (W1), Wed 4 (W2), Thu 5 (W3) -> Thu 5 Mar 10:00.
+        assert supplement_window_ends_at(province, vn(2026, 3, 2, 10, 0)) == vn(2026, 3, 5, 10, 0)
+
+    def test_across_tet(self, province: WorkingCalendar) -> None:
+        # Thu 12 Feb 2026 10:00: Fri 13 (W1), Tết 16–20 and two weekends off, Mon 23 (W2), Tue 24 (W3) -> 10:00.
+        assert supplement_window_ends_at(province, vn(2026, 2, 12, 10, 0)) == vn(2026, 2, 24, 10, 0)
+
+
+class TestTransferTiming:
+    """Decree 61/2018 Art. 18, docs/domain.md "Transfers": the desk hands a dossier over the same working day, or
+    the next one when it came after 15:00; a paper transfer recorded after 15:00 takes effect at the next working
+    day's opening (07:00)."""
+
+    def test_paper_after_three_takes_effect_next_morning(self, province: WorkingCalendar) -> None:
+        # Mon 2 Mar 2026 15:30, paper -> Tue 3 Mar 07:00.
+        timing = transfer_timing(province, vn(2026, 3, 2, 15, 30), paper=True, from_desk_since=None)
+        assert timing.effective_at == vn(2026, 3, 3, 7, 0) and timing.late is None
+        # 15:00 sharp is not after 15:00: effective as recorded.
+        assert transfer_timing(province, vn(2026, 3, 2, 15, 0), paper=True, from_desk_since=None).effective_at == vn(
+            2026, 3, 2, 15, 0
+        )
+        # Fri 27 Feb 16:00, paper -> Mon 2 Mar 07:00 (the weekend is off).
+        friday = transfer_timing(province, vn(2026, 2, 27, 16, 0), paper=True, from_desk_since=None)
+        assert friday.effective_at == vn(2026, 3, 2, 7, 0)
+        # Electronic at 15:30 moves at once.
+        electronic = transfer_timing(province, vn(2026, 3, 2, 15, 30), paper=False, from_desk_since=None)
+        assert electronic.effective_at == vn(2026, 3, 2, 15, 30)
+
+    def test_late_out_of_the_desk(self, province: WorkingCalendar) -> None:
+        morning = vn(2026, 3, 2, 10, 0)  # received Mon 10:00: to be handed over by Mon 17:00
+        assert transfer_timing(province, vn(2026, 3, 2, 16, 59), paper=True, from_desk_since=morning).late is False
+        assert transfer_timing(province, vn(2026, 3, 3, 7, 30), paper=True, from_desk_since=morning).late is True
+        afternoon = vn(2026, 3, 2, 15, 30)  # received Mon 15:30: by Tue 17:00
+        assert transfer_timing(province, vn(2026, 3, 3, 16, 0), paper=False, from_desk_since=afternoon).late is False
+        assert transfer_timing(province, vn(2026, 3, 4, 7, 0), paper=False, from_desk_since=afternoon).late is True
+        # Fri 27 Feb 15:30 -> by Mon 2 Mar 17:00 (next working day).
+        friday = vn(2026, 2, 27, 15, 30)
+        assert transfer_timing(province, vn(2026, 3, 2, 16, 0), paper=True, from_desk_since=friday).late is False

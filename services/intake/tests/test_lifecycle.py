@@ -38,6 +38,8 @@ EXPECTED: dict[tuple[Status, Command], Status] = {
     (S.IN_PROGRESS, C.APOLOGISE): S.IN_PROGRESS,
     (S.IN_PROGRESS, C.EXPLAIN): S.IN_PROGRESS,
     (S.AWAITING_SUPPLEMENT, C.RECEIVE_SUPPLEMENT): S.IN_PROGRESS,
+    # refused or stopped while waiting for a supplement: the pause ends then (docs/intake.md, "States")
+    (S.AWAITING_SUPPLEMENT, C.REFUSE): S.REFUSED,
     (S.AWAITING_SUPPLEMENT, C.WITHDRAW): S.WITHDRAWN,
     (S.AWAITING_SUPPLEMENT, C.STOP): S.STOPPED,
     (S.AWAITING_SUPPLEMENT, C.APOLOGISE): S.AWAITING_SUPPLEMENT,

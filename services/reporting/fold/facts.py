@@ -125,6 +125,8 @@ class DossierFact:
     postal: bool = False  # received or returned through the public postal service
     apologised_at: datetime | None = None
     apology_due_at: datetime | None = None
+    apology_in_time: bool | None = None  # issued >= 1 working day before the due time in force (None: not recorded)
+    first_request_in_time: bool | None = None  # first request to supplement within 3 working days (None: unknown)
     explained_at: datetime | None = None
     rated_at: datetime | None = None
     rating: str | None = None
@@ -259,6 +261,8 @@ def _pauses(events: list[LedgerEvent]) -> Fields:
     }
     if 1 in requests:
         f["pause_started_at"] = requests[1].at
+        in_time = requests[1].data.get("in_time")
+        f["first_request_in_time"] = in_time if isinstance(in_time, bool) else None
     if 1 in supplied:
         f["pause_ended_at"] = supplied[1].at
         f["due_after_pause"] = opt_instant(supplied[1].data.get("due_at"))
@@ -309,6 +313,8 @@ def _follow_ups(events: list[LedgerEvent]) -> Fields:
     if (apology := _first(events, DossierApologised)) is not None:
         f["apologised_at"] = apology.at
         f["apology_due_at"] = opt_instant(apology.data.get("new_due_at"))
+        in_time = apology.data.get("issued_in_time")
+        f["apology_in_time"] = in_time if isinstance(in_time, bool) else None
     if (explanation := _first(events, DossierExplained)) is not None:
         f["explained_at"] = explanation.at
     if (rating := _last(events, DossierRated)) is not None:  # a citizen may change their rating: the latest counts

@@ -125,6 +125,15 @@ class Plan:
     issued_on: str | None = None
     source: str | None = None  # where the targets come from (seed file, section)
 
+    @property
+    def span(self) -> tuple[int, int]:
+        """First and last year the plan covers (a 2021–2025 plan covers every year between)."""
+        return min(self.years), max(self.years)
+
+    def covers(self, year: int) -> bool:
+        first, last = self.span
+        return first <= year <= last
+
     def targets_for(self, year: int) -> list[tuple[int, Target]]:
         """The targets that apply in ``year``: those of that year and those without a year. For a year between
         milestones (2023 in a plan with 2022 and 2025 targets) the next milestone's targets apply: they are what
@@ -136,6 +145,13 @@ class Plan:
             if t.year is None or t.year == milestone:
                 chosen.append((position, t))
         return chosen
+
+
+def milestone_label(target: Target, year: int) -> str | None:
+    """A target judged in a year between milestones is the next milestone's: say so ("target for 2025")."""
+    if target.year is None or target.year == year:
+        return None
+    return f"target for {target.year}"
 
 
 def _target(raw: Any, position: int) -> tuple[Target | None, list[tuple[tuple[str | int, ...], str]]]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from services.reporting.plans.rules import STATUS_VI, Plan, Status, Target, judge
+from services.reporting.plans.rules import STATUS_VI, Plan, Status, Target, judge, milestone_label
 from services.reporting.reports.definitions import INDICATORS
 from services.reporting.reports.indicators import GroupedData, IndicatorResult, evaluate
 from services.reporting.reports.periods import Window, previous, same_period_previous_year, year_to_date
@@ -54,6 +54,7 @@ class Row:
     previous: IndicatorResult
     change: float | None  # points (or minutes, dossiers …) since the previous period
     year_to_date: Figure
+    label: str | None = None  # "target for 2025" when judged in a year between milestones
 
     def as_dict(self) -> dict[str, Any]:
         d = INDICATORS[self.target.indicator]
@@ -71,6 +72,8 @@ class Row:
                 "baseline": self.target.baseline,
                 "text": self.target.describe(),
                 "note": self.target.note,
+                "label": self.label,
+                "label_vi": f"chỉ tiêu năm {self.target.year}" if self.label else None,
             },
             "actual": self.current.as_dict(),
             "previous_period": self.previous.as_dict(),
@@ -142,7 +145,7 @@ def build_rows(
             if current.result.exact is None or prev.exact is None
             else round(float(current.result.exact - prev.exact), 2)
         )
-        rows.append(Row(position, target, current, prev, change, ytd))
+        rows.append(Row(position, target, current, prev, change, ytd, milestone_label(target, year)))
     return rows
 
 

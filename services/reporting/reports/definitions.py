@@ -15,6 +15,8 @@ class Basis(StrEnum):
     VISIT = "visit"
     CATALOGUE = "catalogue"
     DESK = "desk"
+    # The events this indicator needs do not exist yet: it answers "no data" rather than guess (docs/reporting.md)
+    UNRECORDED = "unrecorded"
 
 
 class Unit(StrEnum):
@@ -199,6 +201,52 @@ _DEFS = [
         "Tỷ lệ TTHC được công bố, công khai",
         "procedures in force that are published and public / procedures in force (at the window's end)",
         Basis.CATALOGUE,
+    ),
+    IndicatorDef(
+        "online_payment_enabled_rate",
+        "Tỷ lệ TTHC có nghĩa vụ tài chính được triển khai thanh toán trực tuyến",
+        "procedures in force with a fee or charge, at least one of them payable online (the catalogue's "
+        "FeeItem.payable_online) / procedures in force with a fee or charge (at the window's end)",
+        Basis.CATALOGUE,
+    ),
+    IndicatorDef(
+        "late_apology_in_time_rate",
+        "Tỷ lệ văn bản xin lỗi ban hành trước hạn ít nhất 01 ngày làm việc",
+        "late dossiers whose apology was issued at least one working day before the due time in force / late "
+        "dossiers with an apology (the numerator of late_apology_rate)",
+        Basis.DOSSIER,
+        numerator_flag="late_apologised_in_time",
+        denominator_flag="late_apologised",
+    ),
+    IndicatorDef(
+        "late_supplement_request_rate",
+        "Tỷ lệ yêu cầu bổ sung hồ sơ quá 03 ngày làm việc",
+        "dossiers whose first request to supplement in the period came later than three working days after the "
+        "handling step began / dossiers with a first request to supplement in the period whose timing is known",
+        Basis.DOSSIER,
+        numerator_flag="supplement_requested_late",
+        denominator_flag="supplement_requested",
+    ),
+    IndicatorDef(
+        "digitised_valid_results_rate",
+        "Tỷ lệ kết quả giải quyết TTHC còn hiệu lực được số hóa",
+        "still-valid past results digitised / still-valid past results; needs an inventory of past results and "
+        "their digitisation, which no event carries yet: no data",
+        Basis.UNRECORDED,
+    ),
+    IndicatorDef(
+        "desk_evaluation_rate",
+        "Tỷ lệ bộ phận một cửa và công chức một cửa được đánh giá, chấm điểm",
+        "desks and desk officers evaluated and scored in the period / desks and desk officers; needs evaluation "
+        "events, which do not exist yet: no data",
+        Basis.UNRECORDED,
+    ),
+    IndicatorDef(
+        "portal_sync_rate",
+        "Tỷ lệ tiến độ, kết quả giải quyết hồ sơ được đồng bộ với Cổng Dịch vụ công quốc gia",
+        "dossiers whose every step was acknowledged by the national portal / dossiers with a step in the period; "
+        "needs the portal's acknowledgements as events, which do not exist yet: no data",
+        Basis.UNRECORDED,
     ),
 ]
 INDICATORS: dict[str, IndicatorDef] = {d.code: d for d in _DEFS}

@@ -61,7 +61,10 @@ DOSSIER_FLAGS: tuple[str, ...] = (
     "withdrawn",
     "late",
     "late_apologised",
+    "late_apologised_in_time",
     "late_explained",
+    "supplement_requested",
+    "supplement_requested_late",
     "rated",
     "rated_satisfied",
 )
@@ -115,8 +118,12 @@ def dossier_flags(f: DossierFact, w: Window) -> dict[str, bool]:
         "within_deadline_end": in_progress_end and not overdue_end,
         "withdrawn": w.contains(f.withdrawn_at),
         "late": late,
-        "late_apologised": late and f.apologised_at is not None and f.apologised_at < w.end,
+        "late_apologised": (late_apologised := late and f.apologised_at is not None and f.apologised_at < w.end),
+        "late_apologised_in_time": late_apologised and f.apology_in_time is True,
         "late_explained": late and f.explained_at is not None and f.explained_at < w.end,
+        # the first request to supplement during processing, in the window, whose timing intake recorded
+        "supplement_requested": (requested := w.contains(f.pause_started_at) and f.first_request_in_time is not None),
+        "supplement_requested_late": requested and f.first_request_in_time is False,
         "rated": rated,
         "rated_satisfied": rated and f.rating in ("satisfied", "very_satisfied"),
     }
@@ -403,6 +410,8 @@ def evaluate(code: str, g: GroupedData, scopes: Sequence[Scope] = ()) -> Indicat
     if d.numerator_flag is not None and d.denominator_flag is not None:
         sums = dossier_sum(g, scopes)
         return _ratio(code, sums[d.numerator_flag], sums[d.denominator_flag])
+    if d.basis is Basis.UNRECORDED:
+        return _ratio(code, 0, 0)
     if d.basis in (Basis.PROCEDURE, Basis.CATALOGUE):
         numerator, denominator = procedure_members(code, g, scopes)
         return _ratio(code, len(numerator), len(denominator))
@@ -453,6 +462,9 @@ def procedure_members(code: str, g: GroupedData, scopes: Sequence[Scope] = ()) -
     if code == "online_service_coverage":
         published = [p for p in catalogue_in_scope(g, scopes) if p.public]
         return [p.code for p in published if p.online_level in ("full", "partial")], [p.code for p in published]
+    if code == "online_payment_enabled_rate":
+        with_fees = [p for p in catalogue_in_scope(g, scopes) if p.has_fees]
+        return [p.code for p in with_fees if p.fees_payable_online], [p.code for p in with_fees]
     if code == "published_rate":
         in_force = catalogue_in_scope(g, scopes)
         return [p.code for p in in_force if p.public], [p.code for p in in_force]

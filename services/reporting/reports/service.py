@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.reporting.errors import AgencyUnknown, IndicatorUnknown
+from services.reporting.errors import AgencyUnknown, IndicatorUnknown, PlanYearNotCovered
 from services.reporting.plans.service import get_plan
 from services.reporting.reports import compliance as c
 from services.reporting.reports import index766, repository
@@ -133,6 +133,8 @@ async def drill_down(
 
 async def _drill_other(session: AsyncSession, code: str, part: str, w: Window, scope: Scope) -> tuple[str, list[str]]:
     basis = INDICATORS[code].basis
+    if basis is Basis.UNRECORDED:
+        return "none", []
     if basis in (Basis.PROCEDURE, Basis.CATALOGUE):
         cache = GroupCache(session, scope, by_agency=scope.agencies is not None, procedures=True)
         await cache.load([w])
@@ -165,6 +167,13 @@ async def compliance_report(
     at: datetime,
 ) -> dict[str, Any]:
     plan = await get_plan(session, plan_id)
+    if not plan.covers(year):
+        first, last = plan.span
+        raise PlanYearNotCovered(
+            f"Plan {plan_id!r} covers {first}–{last}, not {year}: it sets no target for that year",
+            plan_years=list(plan.years),
+            span=[first, last],
+        )
     sections = await _sections(session, agency=agency, level=level, by_agency=by_agency)
     windows = c.Windows.around(period)
     targets = [t for _, t in plan.targets_for(year)]

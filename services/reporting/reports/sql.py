@@ -93,7 +93,12 @@ def flag_conditions(w: Window, t: Any = fact_t) -> dict[str, ColumnElement[Any]]
         "withdrawn": in_window(w, t.c.withdrawn_at),
         "late": late,
         "late_apologised": and_(late, t.c.apologised_at < w.end),
+        "late_apologised_in_time": and_(late, t.c.apologised_at < w.end, t.c.apology_in_time.is_(True)),
         "late_explained": and_(late, t.c.explained_at < w.end),
+        "supplement_requested": (
+            requested := and_(in_window(w, t.c.pause_started_at), t.c.first_request_in_time.is_not(None))
+        ),
+        "supplement_requested_late": and_(requested, t.c.first_request_in_time.is_(False)),
         "rated": rated,
         "rated_satisfied": and_(rated, t.c.rating.in_(["satisfied", "very_satisfied"])),
     }
@@ -196,25 +201,39 @@ def parts(w: Window, dialect: str) -> list[Part]:
                 "certified_electronic",
                 "late",
                 "late_apologised",
+                "late_apologised_in_time",
                 "late_explained",
             ),
             ("resolved", "resolved_e_result"),
             {
                 "late": finished_late,
                 "late_apologised": and_(finished_late, t.c.apologised_at < w.end),
+                "late_apologised_in_time": and_(
+                    finished_late, t.c.apologised_at < w.end, t.c.apology_in_time.is_(True)
+                ),
                 "late_explained": and_(finished_late, t.c.explained_at < w.end),
             },
         ),
         Part(
             open_at(t, w.end, dialect),
-            ("in_progress_end", "overdue_end", "within_deadline_end", "late", "late_apologised", "late_explained"),
+            (
+                "in_progress_end",
+                "overdue_end",
+                "within_deadline_end",
+                "late",
+                "late_apologised",
+                "late_apologised_in_time",
+                "late_explained",
+            ),
             (),
             {
                 "late": overdue_end,
                 "late_apologised": and_(overdue_end, t.c.apologised_at < w.end),
+                "late_apologised_in_time": and_(overdue_end, t.c.apologised_at < w.end, t.c.apology_in_time.is_(True)),
                 "late_explained": and_(overdue_end, t.c.explained_at < w.end),
             },
         ),
+        Part([in_window(w, t.c.pause_started_at)], ("supplement_requested", "supplement_requested_late")),
         Part(open_at(t, w.start, dialect), ("carried_over",)),
         Part([in_window(w, t.c.withdrawn_at)], ("withdrawn",)),
         Part([in_window(w, t.c.rated_at)], ("rated", "rated_satisfied")),

@@ -150,10 +150,16 @@ class Dossier:
         received_at: datetime | None = None,
         new_due_at: datetime | None = None,
         paused_seconds: int = 8 * 3600,
+        in_time: bool | None = None,
     ) -> Dossier:
         self.add(
             SupplementRequested(
-                dossier_code=self.code, sequence=sequence, items=["GKS"], reason="thiếu", at=requested_at
+                dossier_code=self.code,
+                sequence=sequence,
+                items=["GKS"],
+                reason="thiếu",
+                at=requested_at,
+                in_time=in_time,
             )
         )
         if received_at is not None:
@@ -173,8 +179,12 @@ class Dossier:
     def return_(self, at: datetime, channel: ReturnChannel = ReturnChannel.ELECTRONIC) -> Dossier:
         return self.add(DossierReturned(dossier_code=self.code, channel=channel, at=at))
 
-    def apologise(self, at: datetime, new_due_at: datetime) -> Dossier:
-        return self.add(DossierApologised(dossier_code=self.code, reason="quá tải", new_due_at=new_due_at, at=at))
+    def apologise(self, at: datetime, new_due_at: datetime, in_time: bool | None = None) -> Dossier:
+        return self.add(
+            DossierApologised(
+                dossier_code=self.code, reason="quá tải", new_due_at=new_due_at, at=at, issued_in_time=in_time
+            )
+        )
 
     def explain(self, at: datetime) -> Dossier:
         return self.add(DossierExplained(dossier_code=self.code, cause="thiếu cán bộ", at=at))

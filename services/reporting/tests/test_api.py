@@ -235,6 +235,8 @@ class TestComplianceReport:
         productivity = [r for r in rows if r["indicator"] == "staff_productivity"]
         # 2024 lies between the plan's milestones: the 2025 targets apply
         assert {r["target"]["year"] for r in productivity} == {2025}
+        assert {r["target"]["label"] for r in productivity} == {"target for 2025"}
+        assert {r["target"]["label_vi"] for r in productivity} == {"chỉ tiêu năm 2025"}
         remote = next(r for r in productivity if r["target"]["scope"] == {"area_kind": "remote"})
         # one dossier (G) received at the remote commune's desk, one officer, 91 days of a 366-day official year
         # → 1 × 366 / 91 = 4.02 dossiers per officer per year
@@ -285,6 +287,22 @@ class TestComplianceReport:
         assert anonymous.status_code == 401
         desk = await client.get("/reports/compliance", params={"plan": "nope", "year": 2024}, headers=AUTH["desk"])
         assert desk.status_code == 403
+        # Bắc Giang 2022's plan covers 2022 only: 2026 is 404 naming its years, not judged against 2022's targets
+        outside = await client.get(
+            "/reports/compliance", params={"plan": "bac-giang-2022-270-kh-ubnd", "year": 2026}, headers=LEADER
+        )
+        assert outside.status_code == 404
+        assert outside.headers["content-type"].startswith("application/problem+json")
+        assert outside.json()["code"] == "plan_year_not_covered"
+        assert outside.json()["plan_years"] == [2022]
+        # Hải Phòng's plan (2021–2025) is judged in 2021 against its 2021 targets only, none labelled
+        hp = await client.get(
+            "/reports/compliance", params={"plan": "hai-phong-2021-2025-110-kh-ubnd", "year": 2021}, headers=LEADER
+        )
+        rows = next(s for s in hp.json()["sections"] if s["key"] == "province")["rows"]
+        assert {r["target"]["year"] for r in rows} == {2021}
+        assert {r["indicator"] for r in rows} == {"digitised_valid_results_rate"}
+        assert all(r["actual"]["status"] == "no_data" and r["target"]["label"] is None for r in rows)
         bad = await client.get("/reports/compliance", params={"plan": "x", "year": 2024, "quarter": 5}, headers=LEADER)
         assert bad.status_code == 422
         assert bad.json()["errors"][0]["field"] == "quarter"

@@ -72,6 +72,18 @@ def orders(items: list[Any]) -> list[list[Any]]:
 
 
 class TestFoldDossier:
+    def test_the_rule_flags_come_from_the_events(self) -> None:
+        # events from before the fields existed: unknown, not guessed
+        d = full_life()
+        f = fold_dossier(d.code, ledger(d.envelopes()))
+        assert (f.apology_in_time, f.first_request_in_time) == (None, None)
+        # intake's verdicts (docs/intake.md, "Clock and outcome") are carried as published
+        e = Dossier("000.00.15.H56-240102-0009", received_at=vn(2024, 1, 2, 9), due_at=vn(2024, 1, 5, 17))
+        e.supplement(1, vn(2024, 1, 8, 10), in_time=False)
+        e.apologise(vn(2024, 1, 8, 11), new_due_at=vn(2024, 1, 12, 17), in_time=True)
+        g = fold_dossier(e.code, ledger(e.envelopes()))
+        assert (g.apology_in_time, g.first_request_in_time) == (True, False)
+
     def test_facts_of_a_full_life(self) -> None:
         d = full_life()
         f = fold_dossier(d.code, ledger(d.envelopes()))

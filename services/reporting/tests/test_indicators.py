@@ -112,6 +112,42 @@ class TestTimeliness:
         assert value("late_apology_rate", facts) == (1, 3, 33.33)
         assert value("late_explained_rate", facts) == (1, 3, 33.33)
 
+    def test_late_apology_in_time(self) -> None:
+        # docs/domain.md "Apology": an apology is in time when issued >= 1 working day before the due time in force.
+        overdue_due = vn(2024, 3, 1)
+        facts = [
+            finished("A", "late", apologised_at=IN, apology_in_time=True),  # late, apologised in time
+            finished("B", "late", apologised_at=IN, apology_in_time=False),  # late, apologised once already late
+            finished("C", "late", apologised_at=IN),  # recorded before the field: counted late, not in time
+            fact("D", initial_due_at=overdue_due, due_at=overdue_due, apologised_at=IN, apology_in_time=True),
+            finished("E", "on_time", apologised_at=IN, apology_in_time=True),  # not late: in neither count
+            finished("F", "late"),  # late without an apology
+        ]
+        # late: A, B, C, F finished late + D overdue at W's end → 5; with an apology before W's end: A, B, C, D → 4
+        assert value("late_apology_rate", facts) == (4, 5, 80.0)
+        # of those 4, in time: A, D → 2/4 = 50%
+        assert value("late_apology_in_time_rate", facts) == (2, 4, 50.0)
+
+    def test_late_supplement_requests(self) -> None:
+        # Decree 61/2018 Art. 19: the first request to supplement is due within 3 working days of the handling step.
+        facts = [
+            fact("A", pause_started_at=IN, supplement_requests=1, first_request_in_time=True),
+            fact("B", pause_started_at=IN, supplement_requests=1, first_request_in_time=False),
+            fact("C", pause_started_at=IN, supplement_requests=1),  # recorded before the field: left out
+            fact("D", pause_started_at=AFTER, supplement_requests=1, first_request_in_time=False),  # after W
+            fact("E", agency=DISTRICT_AGENCY, pause_started_at=IN, supplement_requests=1, first_request_in_time=False),
+        ]
+        # requests in W with a known timing: A, B, E → 3; late: B, E → 2/3 = 66.67%
+        assert value("late_supplement_request_rate", facts) == (2, 3, 66.67)
+        # per agency: the province's desk A, B → 1/2; the district's E → 1/1
+        province = Scope(agencies=frozenset({PROVINCE_AGENCY}))
+        assert value("late_supplement_request_rate", facts, [province]) == (1, 2, 50.0)
+        assert value("late_supplement_request_rate", facts, [Scope(agencies=frozenset({DISTRICT_AGENCY}))]) == (
+            1,
+            1,
+            100.0,
+        )
+
 
 class TestIntake:
     def test_online_intake_rate(self) -> None:
@@ -323,6 +359,33 @@ class TestCatalogue:
         # in force on 14/03/2024: 1.000001–1.000004 → 4; public: all but 1.000004 → 75%
         assert value("published_rate", [], catalogue=self.CATALOGUE) == (3, 4, 75.0)
 
+    def test_online_payment_enabled_rate(self) -> None:
+        # in force with a fee on 14/03/2024: 1.000001, 1.000002, 1.000003 v1 → 3 (1.000003 v2 not yet in force,
+        # 1.000005 withdrawn, 1.000004 has no fee); payable online (FeeItem.payable_online): 1.000001 → 1/3
+        catalogue = [
+            ProcedureInfo("1.000001", 1, has_fees=True, fees_payable_online=True, in_force_from=date(2020, 1, 1)),
+            ProcedureInfo("1.000002", 1, has_fees=True, in_force_from=date(2020, 1, 1)),
+            ProcedureInfo("1.000003", 1, has_fees=True, in_force_from=date(2020, 1, 1)),
+            ProcedureInfo("1.000003", 2, has_fees=True, fees_payable_online=True, in_force_from=date(2024, 4, 1)),
+            ProcedureInfo("1.000004", 1, in_force_from=date(2020, 1, 1)),
+            ProcedureInfo(
+                "1.000005",
+                1,
+                has_fees=True,
+                fees_payable_online=True,
+                in_force_from=date(2020, 1, 1),
+                withdrawn_on=date(2024, 1, 1),
+            ),
+        ]
+        assert value("online_payment_enabled_rate", [], catalogue=catalogue) == (1, 3, 33.33)
+
+    @pytest.mark.parametrize("code", ["digitised_valid_results_rate", "desk_evaluation_rate", "portal_sync_rate"])
+    def test_indicators_without_events_answer_no_data(self, code: str) -> None:
+        # docs/reporting.md: the events these need do not exist yet; the answer is "no data", never a guess
+        r = evaluate(code, group_facts([fact("A"), finished("B", "late")], W, catalogue=self.CATALOGUE))
+        assert r.numerator == 0 and r.denominator == 0
+        assert r.value is None and r.no_data
+
     def test_online_service_coverage(self) -> None:
         # published (in force and public): 1.000001, 1.000002, 1.000003 → 3; full or partial online: 2 → 66.67%
         assert value("online_service_coverage", [], catalogue=self.CATALOGUE) == (2, 3, 66.67)
@@ -402,7 +465,12 @@ def random_facts(n: int, seed: int = 11) -> list[DossierFact]:
             gone = received + timedelta(days=2)
             kw.update(withdrawn_at=gone, closed_at=gone)
         if rng.random() < 0.2:
-            kw.update(apologised_at=received + timedelta(days=rng.randrange(1, 10)))
+            kw.update(
+                apologised_at=received + timedelta(days=rng.randrange(1, 10)),
+                apology_in_time=rng.choice([True, False, None]),
+            )
+        if kw.get("pause_started_at") is not None:
+            kw.update(first_request_in_time=rng.choice([True, False, None]))
         if rng.random() < 0.2:
             kw.update(explained_at=received + timedelta(days=rng.randrange(1, 10)))
         code = f"D{i:05d}"
