@@ -127,11 +127,11 @@ async def test_one_dossier_through_its_life_reaches_the_topic_in_order(
                 ("transfer", "handler", {"to_agency_code": "000.17.22.H56", "at": "2026-04-29T11:00:00+07:00"}),
                 ("supplement-requests", "handler",
                  {"items": ["Giấy chứng sinh"], "reason": "Bản chụp mờ", "at": "2026-04-29T15:00:00+07:00"}),
-                ("supplements", "portal", {"at": "2026-05-04T09:30:00+07:00"}),
+                ("supplements", "desk", {"at": "2026-05-04T09:30:00+07:00"}),
                 ("result", "handler",
                  {"decision": "approved", "electronic_result": True, "at": "2026-05-06T15:00:00+07:00"}),
                 ("return", "desk", {"channel": "electronic", "at": "2026-05-06T15:30:00+07:00"}),
-                ("rating", "portal", {"rating": "very_satisfied", "at": "2026-05-07T09:00:00+07:00"}),
+                ("rating", "admin", {"rating": "very_satisfied", "at": "2026-05-07T09:00:00+07:00"}),
             ]  # fmt: skip
             for path, who, body in steps:
                 response = await client.post(f"/dossiers/{code}/{path}", json=body, headers=AUTH[who])

@@ -86,8 +86,9 @@ def line_chart(
         for run in runs:
             if len(run) > 1:
                 parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(run)}"/>')
+        # One legend line per series, stacked in the plot's top-left corner: long Vietnamese names never overlap.
         parts.append(
-            f'<text x="{LEFT + 8 + 150 * n}" y="{TOP + 10}" fill="{colour}" style="fill:{colour}">'
+            f'<text x="{LEFT + 8}" y="{TOP + 12 + 13 * n}" fill="{colour}" style="fill:{colour}">'
             f"■ {escape(s.name)}</text>"
         )
     parts.append("</svg>")

@@ -88,10 +88,18 @@ async def dashboard_view(
         if agency is not None and agency not in scope.agencies:
             raise Forbidden("This account may not see that agency")
         agency, level = agency or sorted(scope.agencies)[0], None
+    asked_year = year
     year = year or service.today_in_vietnam(at).year
     if quarter is not None and month is not None:
         month = None
-    plan = plan or service.default_plan(await service.plans(session), year)
+    available = await service.plans(session)
+    plan = plan or service.default_plan(available, year)
+    if asked_year is None:
+        # No year asked for and no plan covers this one: open on the chosen plan's last year rather than on a year
+        # it cannot judge (a plan is judged only within its years).
+        years = next((p["years"] for p in available if p["plan_id"] == plan), [])
+        if years and year not in years:
+            year = max(years)
     return service.View(plan, year, quarter, month, window_system, level, agency, procedure if agency else None)
 
 

@@ -285,7 +285,7 @@ class TestNotices:
             assert (await send(client, code, "transfer")).status_code == 200  # no notice for a hand-over
             assert (await send(client, code, "request_supplement")).status_code == 200
             view = (await client.get(f"/dossiers/{code}/deliveries", headers=AUTH["handler"])).json()
-            out = await client.post(f"/dossiers/{code}/notices/opt-out", headers=AUTH["portal"])
+            out = await client.post(f"/dossiers/{code}/notices/opt-out", headers=AUTH["desk"])
             assert out.status_code == 200 and out.json()["opted_out_at"]
             assert (await send(client, code, "receive_supplement")).status_code == 200
             assert (await send(client, code, "resolve")).status_code == 200  # result ready: not sent, opted out
