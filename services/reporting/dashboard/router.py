@@ -97,7 +97,7 @@ async def dashboard_view(
     if asked_year is None:
         # No year asked for and no plan covers this one: open on the chosen plan's last year rather than on a year
         # it cannot judge (a plan is judged only within its years).
-        years = next((p["years"] for p in available if p["plan_id"] == plan), [])
+        years: list[int] = next((p["years"] for p in available if p["plan_id"] == plan), [])
         if years and year not in years:
             year = max(years)
     return service.View(plan, year, quarter, month, window_system, level, agency, procedure if agency else None)
