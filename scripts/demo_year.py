@@ -35,7 +35,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from libs.common.calendar import VN_TZ, CalendarSettings, LimitUnit, TimeLimit, WorkingCalendar
 from libs.common.contract import Envelope
@@ -359,10 +359,25 @@ async def load(count: int, today: date, *, tickets: bool = True) -> int:
     return accepted
 
 
+async def _post(client: httpx.AsyncClient, url: str, attempts: int = 30, **kwargs: Any) -> httpx.Response:
+    """POST, again while intake's SQLite file is write-locked by the running service (its relay, its consumer): the
+    request's transaction was rolled back whole, so sending it again is safe."""
+    for attempt in range(attempts):
+        try:
+            response = await client.post(url, **kwargs)
+        except OperationalError:
+            await asyncio.sleep(min(0.2 * (attempt + 1), 2.0))
+            continue
+        if response.status_code != 503:
+            return response
+        await asyncio.sleep(min(0.2 * (attempt + 1), 2.0))
+    raise RuntimeError("intake's database stayed locked")
+
+
 async def _send(client: httpx.AsyncClient, rows: list[dict[str, Any]]) -> tuple[int, int]:
     body = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows)
-    response = await client.post(
-        "/imports/dossiers", content=body.encode(), headers={**OPS, "content-type": "application/x-ndjson"}
+    response = await _post(
+        client, "/imports/dossiers", content=body.encode(), headers={**OPS, "content-type": "application/x-ndjson"}
     )
     response.raise_for_status()
     report = response.json()
@@ -384,7 +399,8 @@ async def _queue_tickets(client: httpx.AsyncClient, today: date, per_day: int = 
                 for _ in range(per_day):
                     issued = _working_instant(cal, rng, day)
                     desk = f"Quầy {rng.randint(1, 4)}"
-                    ticket = await client.post(
+                    ticket = await _post(
+                        client,
                         "/queue/tickets",
                         json={"agency_code": agency, "desk": desk, "at": issued.isoformat()},
                         headers=DESK,
@@ -393,10 +409,14 @@ async def _queue_tickets(client: httpx.AsyncClient, today: date, per_day: int = 
                         continue
                     tid = ticket.json()["id"]
                     called = issued + timedelta(minutes=rng.randint(1, 25))
-                    await client.post(
-                        f"/queue/tickets/{tid}/call", json={"desk": desk, "at": called.isoformat()}, headers=DESK
+                    await _post(
+                        client,
+                        f"/queue/tickets/{tid}/call",
+                        json={"desk": desk, "at": called.isoformat()},
+                        headers=DESK,
                     )
-                    done = await client.post(
+                    done = await _post(
+                        client,
                         f"/queue/tickets/{tid}/serve",
                         json={"at": (called + timedelta(minutes=2)).isoformat()},
                         headers=DESK,

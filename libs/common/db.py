@@ -76,10 +76,20 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
     return engine
 
 
+def _sqlite_begin_immediate(conn: Any) -> None:
+    # A deferred SQLite transaction that reads and then writes fails at once ("database is locked", no busy wait)
+    # when another connection committed in between; taking the write lock when the transaction begins makes writers
+    # queue on busy_timeout instead. SQLite is the single-node default (make run), where this costs nothing.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # SQLAlchemy emits BEGIN itself (see _sqlite_begin_immediate), so the driver must not.
+    dbapi_connection.isolation_level = None
     # WAL lets the relay and the consumer read while a request writes; busy_timeout waits instead of failing.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
