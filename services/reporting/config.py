@@ -15,7 +15,7 @@ class ReportingSettings(ServiceSettings):
     intake_api_key: str = "dev-ops"
     intake_timeout_seconds: float = 10.0
     # Province shown on report headings.
-    province_name: str = "Tỉnh"
+    province_name: str = "Tỉnh Mẫu"  # the sample province of the demo data; set MOTCUA_REPORTING_PROVINCE_NAME
 
 
 @lru_cache
