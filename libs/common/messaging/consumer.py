@@ -18,11 +18,10 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 from sqlalchemy import insert
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from libs.common.contract import Envelope, EventPayload, Topic, registry
-from libs.common.db import insert_ignoring_conflicts, session_factory
+from libs.common.db import insert_ignoring_conflicts, is_transient, session_factory
 from libs.common.logging import correlation_id, get_logger
 from libs.common.messaging.kafka import cancelling as _cancelling
 from libs.common.messaging.kafka import close_quietly, ensure_topic_names
@@ -33,21 +32,6 @@ log = get_logger(__name__)
 
 BatchHandler = Callable[[AsyncSession, list[Envelope]], Awaitable[None]]
 EventHandler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
-
-# Failures of the infrastructure, not of the message: retry the same batch later, never dead-letter it.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OperationalError,
-    InterfaceError,
-    ConnectionError,
-    OSError,
-    TimeoutError,
-)
-
-
-def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, TRANSIENT_ERRORS)
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from libs.common.contract import DossierRated, Envelope, Rating, Topic, make_envelope
@@ -133,6 +133,20 @@ class TestConsumerRunner:
         healthy = Recorder(engine)
         await runner(engine, healthy).process([as_message(e, i) for i, e in enumerate(events)])
         assert await healthy.seen() == ["D-1", "DOWN"]
+
+    async def test_a_statement_timeout_is_retried_not_dead_lettered(self, engine: AsyncEngine, backend: str) -> None:
+        if backend != "postgres":
+            pytest.skip("statement timeouts are PostgreSQL's (SQLSTATE 57014)")
+
+        async def too_slow(session: AsyncSession, envelopes: list[Envelope]) -> None:
+            await session.execute(text("SET LOCAL statement_timeout = 1"))
+            await session.execute(text("SELECT pg_sleep(0.5)"))
+
+        slow_runner = ConsumerRunner(name="c", engine=engine, handler=too_slow, topics=[], bootstrap_servers="")
+        with pytest.raises(DBAPIError):
+            await slow_runner.process([as_message(rated("D-1"), 0)])
+        assert await count(engine, dead_letter) == 0
+        assert await count(engine, inbox) == 0
 
 
 class TestOutbox:
