@@ -25,6 +25,9 @@ OUTBOX_OLDEST_AGE = Gauge(
     "motcua_outbox_oldest_unpublished_age_seconds", "Age of the oldest unpublished outbox row", ["service"]
 )
 OUTBOX_PUBLISHED = Counter("motcua_outbox_published_total", "Outbox rows published", ["service"])
+OUTBOX_RELAY_LEADER = Gauge(
+    "motcua_outbox_relay_leader", "1 while this replica's relay holds the outbox lock (PostgreSQL)", ["service"]
+)
 OUTBOX_PUBLISH_ERRORS = Counter("motcua_outbox_publish_errors_total", "Failed relay rounds", ["service"])
 EVENTS_CONSUMED = Counter(
     "motcua_events_consumed_total", "Events applied by a consumer (duplicates excluded)", ["consumer", "type"]

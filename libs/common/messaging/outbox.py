@@ -17,7 +17,13 @@ from libs.common.logging import correlation_id, get_logger
 from libs.common.messaging.kafka import cancelling as _cancelling
 from libs.common.messaging.kafka import close_quietly, ensure_topic_names
 from libs.common.messaging.tables import outbox
-from libs.common.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISH_ERRORS, OUTBOX_PUBLISHED
+from libs.common.metrics import (
+    OUTBOX_BACKLOG,
+    OUTBOX_OLDEST_AGE,
+    OUTBOX_PUBLISH_ERRORS,
+    OUTBOX_PUBLISHED,
+    OUTBOX_RELAY_LEADER,
+)
 
 log = get_logger(__name__)
 SESSION_FLAG = "outbox_appended"
@@ -59,10 +65,19 @@ class OutboxRelay:
     """Publishes unpublished outbox rows in id order, marks each after the broker's ack, retries with backoff.
 
     On PostgreSQL only the relay holding a session-level advisory lock publishes, so several replicas of a service
-    keep per-key order. SQLite is single-process by design.
+    keep per-key order and never publish the same rows side by side. The lock lives as long as its connection: when
+    the database restarts or the connection breaks, the server releases it and another replica may take it at once.
+    So before every batch the leader asks, on that connection, whether it still holds the lock (a cheap query with a
+    timeout); any failure drops leadership on the spot, and the relay tries to take the lock again once the database
+    answers. SQLite is single-process by design.
     """
 
     LOCK_KEY = 0x6D6F74637561  # "motcua"
+    # pg_locks shows a bigint advisory key as classid (high 32 bits) and objid (low 32 bits), objsubid 1.
+    HOLDS_LOCK = text(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted"
+        " AND classid::bigint = :hi AND objid::bigint = :lo AND objsubid = 1)"
+    )
 
     def __init__(
         self,
@@ -74,6 +89,7 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_seconds: float = 0.5,
         max_backoff_seconds: float = 10.0,
+        lock_check_timeout_seconds: float = 5.0,
     ) -> None:
         self.engine = engine
         self.producer_factory = producer_factory
@@ -82,6 +98,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.max_backoff = max_backoff_seconds
+        self.lock_check_timeout = lock_check_timeout_seconds
         self._wake = asyncio.Event()
         self._stopped = asyncio.Event()
         self._stopping = False
@@ -96,9 +113,7 @@ class OutboxRelay:
         self._stopped.set()
         self._wake.set()
         await self._close_producer()
-        if self._lock_conn is not None:
-            with contextlib.suppress(Exception):
-                await self._lock_conn.close()
+        await self._drop_leadership()
 
     async def run(self) -> None:
         try:
@@ -155,20 +170,65 @@ class OutboxRelay:
         if producer is not None:
             await close_quietly(producer.stop())
 
+    @property
+    def is_leader(self) -> bool:
+        """Whether this relay held the lock at its last check (always true on SQLite)."""
+        return self.engine.dialect.name != "postgresql" or self._lock_conn is not None
+
     async def _is_leader(self) -> bool:
         if self.engine.dialect.name != "postgresql":
             return True
-        if self._lock_conn is None or self._lock_conn.closed:
-            self._lock_conn = await self.engine.connect()
-            got = (
-                await self._lock_conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.LOCK_KEY})
-            ).scalar()
-            await self._lock_conn.commit()
-            if not got:
-                await self._lock_conn.close()
-                self._lock_conn = None
-                return False
+        if self._lock_conn is not None and await self._still_leader():
+            return True
+        conn = await self.engine.connect()
+        try:
+            got = bool(
+                (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.LOCK_KEY})).scalar()
+            )
+            await conn.commit()
+        except BaseException:
+            await self._discard(conn)
+            raise
+        if not got:
+            await conn.close()
+            return False
+        log.info("relay took leadership", service=self.service)
+        self._lock_conn = conn
+        OUTBOX_RELAY_LEADER.labels(self.service).set(1)
         return True
+
+    async def _still_leader(self) -> bool:
+        conn = self._lock_conn
+        try:
+            if conn is not None and await asyncio.wait_for(self._holds_lock(conn), self.lock_check_timeout):
+                return True
+        except Exception as exc:
+            log.warning("relay lost its lock connection; leadership dropped", service=self.service, error=repr(exc))
+        await self._drop_leadership()
+        return False
+
+    async def _holds_lock(self, conn: AsyncConnection) -> bool:
+        held = bool(
+            (
+                await conn.execute(self.HOLDS_LOCK, {"hi": self.LOCK_KEY >> 32, "lo": self.LOCK_KEY & 0xFFFFFFFF})
+            ).scalar()
+        )
+        await conn.commit()
+        return held
+
+    async def _drop_leadership(self) -> None:
+        conn, self._lock_conn = self._lock_conn, None
+        OUTBOX_RELAY_LEADER.labels(self.service).set(0)
+        if conn is not None:
+            await self._discard(conn)
+
+    @staticmethod
+    async def _discard(conn: AsyncConnection) -> None:
+        # A broken connection must not go back to the pool; a healthy one closing releases its session lock.
+        with contextlib.suppress(Exception):
+            await conn.invalidate()
+        with contextlib.suppress(Exception):
+            await conn.close()
 
     async def publish_once(self) -> int:
         """Publish one batch; returns how many rows were published."""
@@ -199,6 +259,9 @@ class OutboxRelay:
         if missing:
             await ensure_topic_names(self.bootstrap_servers, missing)
             await producer.client.force_metadata_update()
+        # Check again just before sending: the lock may have gone while the rows were read and the producer opened.
+        if self.engine.dialect.name == "postgresql" and not await self._still_leader():
+            return 0
         futures = [await producer.send(row.topic, value=row.payload.encode(), key=row.key.encode()) for row in rows]
         results = await asyncio.gather(*futures, return_exceptions=True)
         acked = [row.id for row, result in zip(rows, results, strict=True) if not isinstance(result, BaseException)]
