@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from libs.common.auth import key_table
 from libs.common.contract import Topic, topic_name
 from libs.common.db import create_engine, session_factory
-from libs.common.errors import install_problem_handlers
+from libs.common.errors import UNEXPECTED_RESPONSES, install_problem_handlers
 from libs.common.health import broker_check, database_check, health_router
 from libs.common.logging import CorrelationIdMiddleware, configure_logging, get_logger
 from libs.common.messaging.consumer import BatchHandler, ConsumerRunner
@@ -150,8 +150,9 @@ def create_service_app(
     install_problem_handlers(app)
     app.add_middleware(MetricsMiddleware, service=service)
     app.add_middleware(CorrelationIdMiddleware)
-    app.include_router(health_router())
-    app.include_router(metrics_router())
+    # Every route may answer 500 or 503 (database unavailable): declared once here, for all of them.
+    app.include_router(health_router(), responses=UNEXPECTED_RESPONSES)
+    app.include_router(metrics_router(), responses=UNEXPECTED_RESPONSES)
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, responses=UNEXPECTED_RESPONSES)
     return app

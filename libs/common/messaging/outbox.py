@@ -182,9 +182,7 @@ class OutboxRelay:
             return True
         conn = await self.engine.connect()
         try:
-            got = bool(
-                (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.LOCK_KEY})).scalar()
-            )
+            got = bool((await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.LOCK_KEY})).scalar())
             await conn.commit()
         except BaseException:
             await self._discard(conn)
