@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from libs.common.auth import key_table
 from libs.common.contract import Topic, topic_name
+from libs.common.contract.asyncapi import asyncapi_document
 from libs.common.db import create_engine, session_factory
 from libs.common.errors import UNEXPECTED_RESPONSES, install_problem_handlers
 from libs.common.health import broker_check, database_check, health_router
@@ -69,6 +71,18 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 # scope="function": commit before the response is sent, so a 2xx always means the change is durable.
 DBSession = Annotated[AsyncSession, Depends(_session, scope="function")]
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
+
+
+def contract_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/asyncapi.json", operation_id="asyncapi", response_model=None)
+    async def asyncapi() -> JSONResponse:
+        """The event contract as an AsyncAPI 3.0 document: every topic, event type and payload schema, the same
+        document from every service (generated from the shared contract models)."""
+        return JSONResponse(asyncapi_document())
+
+    return router
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -153,6 +167,7 @@ def create_service_app(
     # Every route may answer 500 or 503 (database unavailable): declared once here, for all of them.
     app.include_router(health_router(), responses=UNEXPECTED_RESPONSES)
     app.include_router(metrics_router(), responses=UNEXPECTED_RESPONSES)
+    app.include_router(contract_router(), responses=UNEXPECTED_RESPONSES)
     for router in routers:
         app.include_router(router, responses=UNEXPECTED_RESPONSES)
     return app

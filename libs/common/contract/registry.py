@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -76,6 +77,8 @@ def make_envelope(
 ) -> Envelope:
     """Wrap a payload in its CloudEvents envelope; ``time`` is when it was recorded (defaults to now)."""
     return Envelope(
+        specversion="1.0",
+        id=str(uuid.uuid4()),
         source=source,
         type=TYPE_PREFIX + payload.event_name,
         subject=payload.subject(),

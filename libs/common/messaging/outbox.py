@@ -13,6 +13,7 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from libs.common.contract import Envelope, EventPayload, make_envelope
+from libs.common.contract.envelope import KAFKA_HEADERS
 from libs.common.logging import correlation_id, get_logger
 from libs.common.messaging.kafka import cancelling as _cancelling
 from libs.common.messaging.kafka import close_quietly, ensure_topic_names
@@ -260,7 +261,10 @@ class OutboxRelay:
         # Check again just before sending: the lock may have gone while the rows were read and the producer opened.
         if self.engine.dialect.name == "postgresql" and not await self._still_leader():
             return 0
-        futures = [await producer.send(row.topic, value=row.payload.encode(), key=row.key.encode()) for row in rows]
+        futures = [
+            await producer.send(row.topic, value=row.payload.encode(), key=row.key.encode(), headers=KAFKA_HEADERS)
+            for row in rows
+        ]
         results = await asyncio.gather(*futures, return_exceptions=True)
         acked = [row.id for row, result in zip(rows, results, strict=True) if not isinstance(result, BaseException)]
         failed = [
