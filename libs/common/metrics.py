@@ -33,6 +33,9 @@ EVENTS_CONSUMED = Counter(
     "motcua_events_consumed_total", "Events applied by a consumer (duplicates excluded)", ["consumer", "type"]
 )
 EVENTS_DUPLICATE = Counter("motcua_events_duplicate_total", "Redelivered events skipped by the inbox", ["consumer"])
+EVENTS_UNKNOWN = Counter(
+    "motcua_events_unknown_total", "Events of a type the contract does not know, skipped", ["consumer", "type"]
+)
 EVENTS_FAILED = Counter("motcua_events_failed_total", "Events sent to the dead-letter table", ["consumer"])
 CONSUMER_LAG = Gauge(
     "motcua_consumer_lag", "Messages behind the partition's high-water mark", ["consumer", "topic", "partition"]

@@ -17,6 +17,10 @@ class UnknownEventType(ValueError):
     pass
 
 
+class UnsupportedVersion(ValueError):
+    """A version newer than this process knows: applying it as an older one could misread any of its fields."""
+
+
 class EventRegistry:
     """Maps (event name, version) to its payload model and chains upcasters from old versions to the newest."""
 
@@ -35,6 +39,9 @@ class EventRegistry:
         """``upcaster`` turns a ``from_version`` payload into a ``from_version + 1`` payload."""
         self._upcasters[(name, from_version)] = upcaster
 
+    def knows(self, name: str) -> bool:
+        return name in self._latest
+
     def names(self) -> list[str]:
         return sorted(self._latest)
 
@@ -51,6 +58,8 @@ class EventRegistry:
         latest = self._latest.get(name)
         if latest is None:
             raise UnknownEventType(f"unknown event type {envelope.type}")
+        if version > latest:
+            raise UnsupportedVersion(f"{name} v{version} is newer than v{latest}, the newest this consumer knows")
         data = dict(envelope.data)
         while version < latest:
             upcaster = self._upcasters.get((name, version))
