@@ -198,6 +198,9 @@ def create_service_app(
     app.include_router(health_router(), responses=UNEXPECTED_RESPONSES)
     app.include_router(metrics_router(), responses=UNEXPECTED_RESPONSES)
     app.include_router(contract_router(), responses=UNEXPECTED_RESPONSES)
+    from libs.common.messaging.outbox_api import outbox_router  # it needs this module's DBSession
+
+    app.include_router(outbox_router(), responses=UNEXPECTED_RESPONSES)
     mount_static(app)
     # The body cap of every route unless the route declares its own (libs/common/limits.py).
     app.include_router(signin_router(), max_body_size=settings.body_limit_bytes)

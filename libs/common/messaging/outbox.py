@@ -62,7 +62,7 @@ class Outbox:
             "key": envelope.subject,
             "type": envelope.type,
             "payload": envelope.model_dump_json(),
-            "created_at": self.clock.now(),
+            "created_at": envelope.time,  # the event's own instant: consumers group by it (messaging.digest)
         }
 
 
