@@ -40,6 +40,16 @@ EVENTS_FAILED = Counter("motcua_events_failed_total", "Events sent to the dead-l
 CONSUMER_LAG = Gauge(
     "motcua_consumer_lag", "Messages behind the partition's high-water mark", ["consumer", "topic", "partition"]
 )
+# Drift between a consumer's projections and a producer's outbox (services/reporting/drift.py, messaging.digest).
+DRIFT_EVENTS = Gauge(
+    "motcua_drift_events",
+    "At the last drift check: events missing here, events unknown to the producer, dossiers that differ",
+    ["producer", "kind"],
+)
+DRIFT_REPUBLISHED = Counter(
+    "motcua_drift_republished_total", "Outbox rows the producer handed back to its relay on request", ["producer"]
+)
+DRIFT_CHECKS = Counter("motcua_drift_checks_total", "Drift checks by result (ok, failed)", ["producer", "result"])
 BATCH_SECONDS = Histogram("motcua_consumer_batch_seconds", "Time to apply one consumed batch", ["consumer"])
 
 

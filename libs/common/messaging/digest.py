@@ -46,14 +46,15 @@ def _types(names: Sequence[str]) -> list[str]:
     return [TYPE_PREFIX + n for n in names]
 
 
-async def published_ids_of_day(
-    conn: AsyncConnection | AsyncSession, day: date, names: Sequence[str] = ()
+async def published_ids_of_days(
+    conn: AsyncConnection | AsyncSession, first: date, last: date, names: Sequence[str] = ()
 ) -> list[tuple[str, str]]:
-    """(key, event id) of the events of ``day`` that the relay has published (optionally only these event names).
+    """(key, event id) of the events of the local days ``first``..``last`` that the relay has published (optionally
+    only these event names).
 
     Rows waiting for the relay are left out: they are a backlog (``motcua_outbox_backlog``), not drift.
     """
-    start, end = day_bounds(day)
+    start, end = day_bounds(first)[0], day_bounds(last)[1]
     query = select(outbox.c.key, outbox.c.event_id).where(
         outbox.c.created_at >= start, outbox.c.created_at < end, outbox.c.published_at.is_not(None)
     )

@@ -13,10 +13,12 @@ from pydantic import BaseModel, Field
 
 from libs.common.app import DBSession
 from libs.common.auth import Principal, Role, require
-from libs.common.messaging.digest import digest_of, events_of, published_ids_of_day, republish, summarise
+from libs.common.errors import InvalidInput, field_error
+from libs.common.messaging.digest import digest_of, events_of, published_ids_of_days, republish, summarise
 from libs.common.validation import BoundedDate
 
 MAX_REPUBLISH_KEYS = 1000
+MAX_DAYS = 400
 
 
 class AggregateDigest(BaseModel):
@@ -27,6 +29,7 @@ class AggregateDigest(BaseModel):
 
 class DayDigest(BaseModel):
     day: date
+    until: date
     count: int = Field(description="Events of the day the relay has published")
     digest: str = Field(description="SHA-256 over the day's sorted event ids, one per line")
     aggregates: list[AggregateDigest]
@@ -66,12 +69,26 @@ def outbox_router() -> APIRouter:
     router = APIRouter(prefix="/outbox", tags=["operations"])
 
     @router.get("/digest", operation_id="outbox_digest")
-    async def digest(session: DBSession, _: Ops, day: BoundedDate, names: Names = []) -> DayDigest:  # noqa: B006
-        """Count and SHA-256 digest of the event ids published for each aggregate on a local day."""
-        pairs = await published_ids_of_day(session, day, names)
+    async def digest(
+        session: DBSession,
+        _: Ops,
+        day: BoundedDate,
+        until: Annotated[BoundedDate | None, Query(description="Last local day of a range (default: day)")] = None,
+        names: Names = [],  # noqa: B006
+    ) -> DayDigest:
+        """Count and SHA-256 digest of the event ids published for each aggregate on a local day (or the days
+        ``day``..``until``), for a consumer to compare with what it holds."""
+        last = until or day
+        if not 0 <= (last - day).days < MAX_DAYS:
+            raise InvalidInput(
+                f"until must be on or after day, at most {MAX_DAYS} days",
+                errors=[field_error(("query", "until"), "range")],
+            )
+        pairs = await published_ids_of_days(session, day, last, names)
         per_key = summarise(pairs)
         return DayDigest(
             day=day,
+            until=last,
             count=len(pairs),
             digest=digest_of(i for _, i in pairs),
             aggregates=[AggregateDigest(key=k, **v) for k, v in sorted(per_key.items())],

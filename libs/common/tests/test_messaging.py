@@ -166,9 +166,7 @@ async def dead_letters(engine: AsyncEngine) -> list[Any]:
 class TestContractGate:
     """Every consumed event is parsed against the contract before the handler sees it."""
 
-    async def test_a_payload_breaking_the_contract_is_dead_lettered_naming_the_field(
-        self, engine: AsyncEngine
-    ) -> None:
+    async def test_a_payload_breaking_the_contract_is_dead_lettered_naming_the_field(self, engine: AsyncEngine) -> None:
         handler = Recorder(engine)
         bad = hand_made(data={"dossier_code": "D-9", "rating": "furious", "at": "2026-03-02T03:00:00Z"})
         await runner(engine, handler).process([bad, as_message(rated("D-1"), 1)])
