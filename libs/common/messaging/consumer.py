@@ -100,7 +100,8 @@ def redact(value: bytes) -> str:
     try:
         doc = json.loads(text)
     except ValueError:
-        return mask_identity_numbers(text)
+        # PostgreSQL text cannot hold NUL: a record carrying one must still be dead-lettered, not stall the consumer.
+        return mask_identity_numbers(text.replace("\x00", "\ufffd"))
     _drop_applicant_names(doc)
     return mask_identity_numbers(json.dumps(doc, ensure_ascii=False))
 
@@ -391,7 +392,7 @@ class ConsumerRunner:
                     "topic": m.topic,
                     "partition": m.partition,
                     "offset": m.offset,
-                    "key": m.key.decode(errors="replace") if m.key else None,
+                    "key": m.key.decode(errors="replace").replace("\x00", "\ufffd") if m.key else None,
                     "value": redact(m.value),
                     "error": mask_identity_numbers(error)[:4000],
                     "failed_at": now,
