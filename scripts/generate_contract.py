@@ -1,7 +1,8 @@
-"""Regenerate docs/contract/events.schema.json from the payload models (``make contract``)."""
+"""Regenerate docs/contract/events.schema.json and docs/contract/asyncapi.json from the models (``make contract``)."""
 
-from libs.common.contract.schema import CONTRACT_PATH, write
+from libs.common.contract import asyncapi, schema
 
 if __name__ == "__main__":
-    write()
-    print(f"wrote {CONTRACT_PATH}")
+    schema.write()
+    asyncapi.write()
+    print(f"wrote {schema.CONTRACT_PATH} and {asyncapi.ASYNCAPI_PATH}")

@@ -2,6 +2,7 @@
 # A throwaway PostgreSQL cluster for the test suite (Debian package `postgresql`; installed here if missing).
 #   scripts/postgres.sh start PORT   install if needed, create a fresh cluster in a temp dir, start it, print nothing else
 #   scripts/postgres.sh stop PORT    stop it and delete its files
+#   scripts/postgres.sh restart PORT restart it (fast shutdown: every connection is cut), keeping its data
 # Trust authentication on 127.0.0.1 only; durability settings off: this cluster holds nothing worth keeping.
 # MOTCUA_PG_DURABLE=1 keeps PostgreSQL's durable defaults (fsync, synchronous_commit, full_page_writes on): the
 # benchmarks use it, so that their figures include the commit's flush a production server pays.
@@ -39,6 +40,9 @@ case "$cmd" in
     as_owner "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start \
       -o "-p $port -k $data -c listen_addresses=127.0.0.1 $(durability) -c max_connections=300" >/dev/null
     echo "postgres ready on 127.0.0.1:$port" ;;
+  restart)
+    data=$(cat "$state")
+    as_owner "$(bindir)/pg_ctl" -D "$data" -l "$data/server.log" -m fast -w -t 60 restart >/dev/null ;;
   stop)
     [ -f "$state" ] || exit 0
     data=$(cat "$state")
@@ -48,5 +52,5 @@ case "$cmd" in
       rm -rf "$data"
     fi
     rm -f "$state" ;;
-  *) echo "usage: $0 start|stop [port]" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|restart [port]" >&2; exit 2 ;;
 esac

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -20,8 +21,9 @@ from libs.common.audit import run_sealer
 from libs.common.auth import Authenticator
 from libs.common.clock import SYSTEM_CLOCK, Clock
 from libs.common.contract import Topic, topic_name
+from libs.common.contract.asyncapi import asyncapi_document
 from libs.common.db import create_engine, session_factory
-from libs.common.errors import install_problem_handlers
+from libs.common.errors import UNEXPECTED_RESPONSES, install_problem_handlers
 from libs.common.health import broker_check, database_check, health_router
 from libs.common.limits import BodyLimitProblems
 from libs.common.logging import CorrelationIdMiddleware, configure_logging, get_logger
@@ -81,6 +83,18 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 # scope="function": commit before the response is sent, so a 2xx always means the change is durable.
 DBSession = Annotated[AsyncSession, Depends(_session, scope="function")]
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
+
+
+def contract_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/asyncapi.json", operation_id="asyncapi", response_model=None)
+    async def asyncapi() -> JSONResponse:
+        """The event contract as an AsyncAPI 3.0 document: every topic, event type and payload schema, the same
+        document from every service (generated from the shared contract models)."""
+        return JSONResponse(asyncapi_document())
+
+    return router
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -184,11 +198,16 @@ def create_service_app(
     app.add_middleware(BodyLimitProblems)
     app.add_middleware(MetricsMiddleware, service=service)
     app.add_middleware(CorrelationIdMiddleware)
-    app.include_router(health_router())
-    app.include_router(metrics_router())
+    # Every route may answer 500 or 503 (database unavailable): declared once here, for all of them.
+    app.include_router(health_router(), responses=UNEXPECTED_RESPONSES)
+    app.include_router(metrics_router(), responses=UNEXPECTED_RESPONSES)
+    app.include_router(contract_router(), responses=UNEXPECTED_RESPONSES)
+    from libs.common.messaging.outbox_api import outbox_router  # it needs this module's DBSession
+
+    app.include_router(outbox_router(), responses=UNEXPECTED_RESPONSES)
     mount_static(app)
     # The body cap of every route unless the route declares its own (libs/common/limits.py).
     app.include_router(signin_router(), max_body_size=settings.body_limit_bytes)
     for router in routers:
-        app.include_router(router, max_body_size=settings.body_limit_bytes)
+        app.include_router(router, max_body_size=settings.body_limit_bytes, responses=UNEXPECTED_RESPONSES)
     return app

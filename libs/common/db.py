@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -97,6 +99,72 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+# PostgreSQL conditions that say "not now" rather than "not this": the same statement succeeds once the server has
+# room (53300 too_many_connections), has finished starting (57P03 cannot_connect_now), is back after a restart
+# (57P01 admin_shutdown, 57P02 crash_shutdown), or once the competing transaction is gone (40001
+# serialization_failure, 40P01 deadlock_detected, 57014 query_canceled, e.g. a statement timeout). Class 08 is
+# connection_exception. See https://www.postgresql.org/docs/current/errcodes-appendix.html
+UNAVAILABLE_SQLSTATES = frozenset({"53300", "57P01", "57P02", "57P03"})
+RETRYABLE_SQLSTATES = UNAVAILABLE_SQLSTATES | {"40001", "40P01", "57014"}
+
+
+_UNREACHABLE = (
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.PostgresConnectionError,
+    OSError,
+    TimeoutError,
+)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception, the driver error SQLAlchemy wraps (``orig``) and their causes, without cycles."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        todo.extend([getattr(current, "orig", None), current.__cause__, current.__context__])
+    return seen
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The PostgreSQL SQLSTATE behind ``exc`` (asyncpg's error or SQLAlchemy's wrapper of it), if any."""
+    for e in _chain(exc):
+        code = getattr(e, "sqlstate", None)
+        if isinstance(code, str) and code:
+            return code
+    return None
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """The database cannot be reached or cannot take a connection now (a request gets 503 with Retry-After)."""
+    code = sqlstate(exc)
+    if code is not None and (code.startswith("08") or code in UNAVAILABLE_SQLSTATES):
+        return True
+    for e in _chain(exc):
+        if isinstance(e, sa_exc.DBAPIError) and e.connection_invalidated:
+            return True
+        # InterfaceError: asyncpg's "connection is closed"; TimeoutError: the pool or the connect attempt timed out;
+        # OSError: refused or reset connections, which asyncpg raises unwrapped while connecting.
+        if isinstance(e, _UNREACHABLE):
+            return True
+    return False
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure of the infrastructure, not of the work: the same work is retried later, never dead-lettered.
+
+    SQLite's ``OperationalError`` (a locked database file) counts as transient too.
+    """
+    if is_unavailable(exc) or sqlstate(exc) in RETRYABLE_SQLSTATES:
+        return True
+    return any(isinstance(e, sa_exc.OperationalError) and sqlstate(e) is None for e in _chain(exc))
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -14,8 +14,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from libs.common.logging import correlation_id
+from libs.common.db import is_unavailable
+from libs.common.logging import correlation_id, get_logger
+
+log = get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://motcua.readthedocs.io/problems/"
@@ -153,3 +157,85 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    # Added first, so it sits inside the correlation-id middleware the factory adds later: the id is still known.
+    app.add_middleware(UnexpectedErrorMiddleware)
+
+
+# How long a client should wait before retrying when the database is unavailable: a restart or a failover of
+# PostgreSQL takes seconds, and the pool reconnects on the next checkout (pre-ping).
+RETRY_AFTER_SECONDS = 5
+
+
+def unexpected_problem(request: Request, exc: Exception) -> JSONResponse:
+    """503 with ``Retry-After`` when the database cannot be reached; 500 for anything else. Never the error text:
+    it may quote data; the correlation id finds the logged traceback."""
+    if is_unavailable(exc):
+        log.warning("database unavailable", path=request.url.path, error_type=type(exc).__name__)
+        return problem(
+            request,
+            503,
+            code="database_unavailable",
+            title="Service temporarily unavailable",
+            detail=f"The database cannot be reached; retry after {RETRY_AFTER_SECONDS} seconds.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    log.error("unhandled error", path=request.url.path, error_type=type(exc).__name__, exc_info=exc)
+    return problem(
+        request,
+        500,
+        code="internal_error",
+        title="Internal error",
+        detail="An unexpected error occurred; quote the correlation id when reporting it.",
+    )
+
+
+class UnexpectedErrorMiddleware:
+    """Answers any exception no handler took as problem+json (Starlette's default is a bare text/plain 500)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception as exc:
+            if started:  # too late for another answer; the server closes the connection
+                raise
+            await unexpected_problem(Request(scope), exc)(scope, receive, send)
+
+
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": ["string", "null"]},
+        "instance": {"type": "string"},
+        "code": {"type": "string"},
+        "correlation_id": {"type": ["string", "null"]},
+    },
+}
+UNEXPECTED_RESPONSES: dict[int | str, dict[str, Any]] = {
+    500: {
+        "description": "Unexpected error (problem+json with the correlation id)",
+        "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}},
+    },
+    503: {
+        "description": "The database is unavailable; retry after `Retry-After` seconds (problem+json)",
+        "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}},
+        "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}},
+    },
+}

@@ -25,15 +25,31 @@ OUTBOX_OLDEST_AGE = Gauge(
     "motcua_outbox_oldest_unpublished_age_seconds", "Age of the oldest unpublished outbox row", ["service"]
 )
 OUTBOX_PUBLISHED = Counter("motcua_outbox_published_total", "Outbox rows published", ["service"])
+OUTBOX_RELAY_LEADER = Gauge(
+    "motcua_outbox_relay_leader", "1 while this replica's relay holds the outbox lock (PostgreSQL)", ["service"]
+)
 OUTBOX_PUBLISH_ERRORS = Counter("motcua_outbox_publish_errors_total", "Failed relay rounds", ["service"])
 EVENTS_CONSUMED = Counter(
     "motcua_events_consumed_total", "Events applied by a consumer (duplicates excluded)", ["consumer", "type"]
 )
 EVENTS_DUPLICATE = Counter("motcua_events_duplicate_total", "Redelivered events skipped by the inbox", ["consumer"])
+EVENTS_UNKNOWN = Counter(
+    "motcua_events_unknown_total", "Events of a type the contract does not know, skipped", ["consumer", "type"]
+)
 EVENTS_FAILED = Counter("motcua_events_failed_total", "Events sent to the dead-letter table", ["consumer"])
 CONSUMER_LAG = Gauge(
     "motcua_consumer_lag", "Messages behind the partition's high-water mark", ["consumer", "topic", "partition"]
 )
+# Drift between a consumer's projections and a producer's outbox (services/reporting/drift.py, messaging.digest).
+DRIFT_EVENTS = Gauge(
+    "motcua_drift_events",
+    "At the last drift check: events missing here, events unknown to the producer, dossiers that differ",
+    ["producer", "kind"],
+)
+DRIFT_REPUBLISHED = Counter(
+    "motcua_drift_republished_total", "Outbox rows the producer handed back to its relay on request", ["producer"]
+)
+DRIFT_CHECKS = Counter("motcua_drift_checks_total", "Drift checks by result (ok, failed)", ["producer", "result"])
 BATCH_SECONDS = Histogram("motcua_consumer_batch_seconds", "Time to apply one consumed batch", ["consumer"])
 
 

@@ -1,11 +1,12 @@
 """Rebuild reporting's projections from the beginning of the topics: ``python -m services.reporting.rebuild``.
 
 Every projection (ledger, facts, payments, visits, catalogue, agencies, plans) and this consumer's inbox and dead
-letters are dropped in one transaction; the end offsets of every partition of every contract topic are captured;
-then the topics are read from offset 0 up to those marks, without a consumer group (partitions assigned directly,
-no offsets committed), through the same ``ConsumerRunner.process`` — inbox, fold, one transaction per batch — as the
-live consumer. Events published after the capture are the live consumer's: the inbox makes an event applied by both
-count once, and the fold's lock serialises their batches, so the service may keep running meanwhile.
+letters are cleared in one transaction (TRUNCATE on PostgreSQL: one statement, no dead rows left behind); then every
+partition of every contract topic is read from offset 0 to its true end (``read_to_end``: until nothing arrives past
+the last offset seen, whatever the broker reports as end offsets), without a consumer group, through the same
+``ConsumerRunner.process`` — inbox, fold, one transaction per batch — as the live consumer. Events the live consumer
+applies meanwhile count once (the inbox), and the fold's lock serialises their batches, so the service may keep
+running.
 """
 
 from __future__ import annotations
@@ -16,13 +17,18 @@ import sys
 import time
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from sqlalchemy import delete, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.contract.events import Topic
 from libs.common.contract.registry import topic_name
 from libs.common.db import create_engine, session_factory
-from libs.common.messaging.consumer import ConsumerRunner, Message
-from libs.common.messaging.kafka import close_quietly, ensure_topic_names
+from libs.common.messaging.consumer import ConsumerRunner
+from libs.common.messaging.kafka import ensure_topic_names
+from libs.common.messaging.replay import read_to_end
+from libs.common.messaging.security import kafka_client_options
+from libs.common.messaging.tables import dead_letter, inbox
+from services.reporting import models
 from services.reporting.config import ReportingSettings, get_settings
 from services.reporting.fold import repository
 from services.reporting.fold.handlers import CONSUMER, make_fold
@@ -35,13 +41,26 @@ class RebuildResult:
     seconds: float
 
 
-async def rebuild(settings: ReportingSettings, *, batch_size: int | None = None) -> RebuildResult:
+async def clear(session: AsyncSession) -> None:
+    """Empty the projections and this consumer's inbox and dead letters before a refold."""
+    if session.get_bind().dialect.name != "postgresql":
+        await repository.clear_projections(session, CONSUMER)
+        return
+    tables = ", ".join(f'"{model.__tablename__}"' for model in models.PROJECTIONS)
+    await session.execute(text(f"TRUNCATE {tables}"))
+    # The inbox and dead-letter tables are shared with any other consumer of this database: only ours go.
+    await session.execute(delete(inbox).where(inbox.c.consumer == CONSUMER))
+    await session.execute(delete(dead_letter).where(dead_letter.c.consumer == CONSUMER))
+
+
+async def rebuild(
+    settings: ReportingSettings, *, batch_size: int | None = None, quiet_seconds: float = 2.0
+) -> RebuildResult:
     started = time.perf_counter()
     engine = create_engine(settings.database_url, pool_size=2)
-    consumer: AIOKafkaConsumer | None = None
     try:
         async with session_factory(engine)() as session, session.begin():
-            await repository.clear_projections(session, CONSUMER)
+            await clear(session)
         runner = ConsumerRunner(
             name=CONSUMER,
             engine=engine,
@@ -50,57 +69,18 @@ async def rebuild(settings: ReportingSettings, *, batch_size: int | None = None)
             bootstrap_servers=settings.kafka_bootstrap_servers,
         )
         topics = sorted(topic_name(settings.topic_prefix, t) for t in Topic)
-        await ensure_topic_names(settings.kafka_bootstrap_servers, topics)
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=batch_size or settings.consumer_batch_size,
+        await ensure_topic_names(settings.kafka_bootstrap_servers, topics, **kafka_client_options(settings))
+        result = await read_to_end(
+            settings.kafka_bootstrap_servers,
+            topics,
+            runner.process,
+            batch_size=batch_size or settings.consumer_batch_size,
+            quiet_seconds=quiet_seconds,
+            client_options=kafka_client_options(settings),
         )
-        await consumer.start()
-        partitions = []
-        for topic in topics:
-            for p in sorted(await _partitions(consumer, topic)):
-                partitions.append(TopicPartition(topic, p))
-        consumer.assign(partitions)
-        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        pending = {tp for tp, end in ends.items() if end > 0}
-        messages = 0
-        while pending:
-            batch = await consumer.getmany(
-                *pending, timeout_ms=500, max_records=batch_size or settings.consumer_batch_size
-            )
-            chunk = [
-                Message(r.topic, r.partition, r.offset, r.key, r.value or b"")
-                for tp, records in batch.items()
-                for r in records
-                if r.offset < ends[tp]
-            ]
-            if chunk:
-                await runner.process(chunk)
-                messages += len(chunk)
-            for tp in list(pending):
-                if await consumer.position(tp) >= ends[tp]:
-                    pending.discard(tp)
-        return RebuildResult(messages, len(partitions), time.perf_counter() - started)
+        return RebuildResult(result.records, result.partitions, time.perf_counter() - started)
     finally:
-        if consumer is not None:
-            await close_quietly(consumer.stop())
         await engine.dispose()
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    deadline = time.monotonic() + 10
-    while True:
-        found = consumer.partitions_for_topic(topic)
-        if found:
-            return set(found)
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"no partitions found for topic {topic}")
-        await consumer.topics()  # refreshes the cluster metadata
-        await asyncio.sleep(0.1)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -258,9 +258,26 @@ class ParityAgency(BaseModel):
     drift: Counts
 
 
+class ParityEvents(BaseModel):
+    intake_events: int = Field(description="intake's dossier events of the window's days, published")
+    reporting_events: int = Field(description="those events reporting holds in its ledger")
+    missing_in_reporting: int
+    unknown_to_intake: int
+    unchecked_dossiers: int = Field(description="dossiers that differ beyond the per-check limit, not listed")
+    in_sync: bool
+
+
+class ParityDossier(BaseModel):
+    dossier_code: str
+    missing_in_reporting: list[str] = Field(description="event ids intake published that reporting does not hold")
+    unknown_to_intake: list[str] = Field(description="event ids reporting holds that intake never wrote")
+
+
 class ParityWindow(BaseModel):
     window: WindowRead
     agencies: list[ParityAgency]
+    events: ParityEvents
+    dossiers: list[ParityDossier]
     in_sync: bool
 
 

@@ -6,14 +6,19 @@ so one dossier's events stay in one partition and in order.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SCHEMA_URN = "urn:motcua:event:{name}:v{version}"
 TYPE_PREFIX = "vn.motcua."
+
+# The Kafka protocol binding of CloudEvents 1.0, structured content mode: the whole event is the record value and
+# the record's content-type header names the event format (binding spec, section 3.2), so a generic CloudEvents
+# consumer knows what it reads; no ``ce_`` headers (those mark binary mode).
+STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
+KAFKA_HEADERS: list[tuple[str, bytes]] = [("content-type", STRUCTURED_CONTENT_TYPE.encode())]
 
 
 class Envelope(BaseModel):
@@ -21,8 +26,9 @@ class Envelope(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    specversion: str = "1.0"
-    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    # Both required on the wire: an event without an id would get a fresh one on every read and defeat the inbox.
+    specversion: Literal["1.0"]
+    id: str = Field(min_length=1)
     source: str
     type: str
     subject: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,10 @@ Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 class UnknownEventType(ValueError):
     pass
+
+
+class UnsupportedVersion(ValueError):
+    """A version newer than this process knows: applying it as an older one could misread any of its fields."""
 
 
 class EventRegistry:
@@ -35,6 +40,9 @@ class EventRegistry:
         """``upcaster`` turns a ``from_version`` payload into a ``from_version + 1`` payload."""
         self._upcasters[(name, from_version)] = upcaster
 
+    def knows(self, name: str) -> bool:
+        return name in self._latest
+
     def names(self) -> list[str]:
         return sorted(self._latest)
 
@@ -51,6 +59,8 @@ class EventRegistry:
         latest = self._latest.get(name)
         if latest is None:
             raise UnknownEventType(f"unknown event type {envelope.type}")
+        if version > latest:
+            raise UnsupportedVersion(f"{name} v{version} is newer than v{latest}, the newest this consumer knows")
         data = dict(envelope.data)
         while version < latest:
             upcaster = self._upcasters.get((name, version))
@@ -77,6 +87,8 @@ def make_envelope(
 ) -> Envelope:
     """Wrap a payload in its CloudEvents envelope; ``time`` is when it was recorded (defaults to now)."""
     return Envelope(
+        specversion="1.0",
+        id=str(uuid.uuid4()),
         source=source,
         type=TYPE_PREFIX + payload.event_name,
         subject=payload.subject(),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,37 +18,31 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 from sqlalchemy import insert
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from libs.common.clock import SYSTEM_CLOCK, Clock
-from libs.common.contract import Envelope, EventPayload, Topic, registry
-from libs.common.db import insert_ignoring_conflicts, session_factory
-from libs.common.logging import correlation_id, get_logger
+from libs.common.contract.envelope import Envelope
+from libs.common.contract.events import EventPayload, Topic
+from libs.common.contract.registry import EventRegistry, UnknownEventType, UnsupportedVersion
+from libs.common.contract.registry import registry as contract_registry
+from libs.common.db import insert_ignoring_conflicts, is_transient, session_factory
+from libs.common.logging import correlation_id, get_logger, mask_identity_numbers
 from libs.common.messaging.kafka import cancelling as _cancelling
 from libs.common.messaging.kafka import close_quietly, ensure_topic_names
 from libs.common.messaging.tables import dead_letter, inbox
-from libs.common.metrics import BATCH_SECONDS, CONSUMER_LAG, EVENTS_CONSUMED, EVENTS_DUPLICATE, EVENTS_FAILED
+from libs.common.metrics import (
+    BATCH_SECONDS,
+    CONSUMER_LAG,
+    EVENTS_CONSUMED,
+    EVENTS_DUPLICATE,
+    EVENTS_FAILED,
+    EVENTS_UNKNOWN,
+)
 
 log = get_logger(__name__)
 
 BatchHandler = Callable[[AsyncSession, list[Envelope]], Awaitable[None]]
 EventHandler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
-
-# Failures of the infrastructure, not of the message: retry the same batch later, never dead-letter it.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OperationalError,
-    InterfaceError,
-    ConnectionError,
-    OSError,
-    TimeoutError,
-)
-
-
-def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, TRANSIENT_ERRORS)
 
 
 @dataclass(frozen=True)
@@ -84,7 +79,43 @@ class EventHandlers:
         for envelope in envelopes:
             handler = self._handlers.get(envelope.name)
             if handler is not None:
-                await handler(session, registry.parse(envelope), envelope)
+                await handler(session, contract_registry.parse(envelope), envelope)
+
+
+_UNKNOWN = "unknown event type"
+
+
+def validation_summary(exc: ValidationError) -> str:
+    """The fields and what is wrong with them, without the offending values (they may be personal data)."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}"
+        for e in exc.errors(include_input=False, include_url=False, include_context=False)
+    )
+
+
+def redact(value: bytes) -> str:
+    """A record as the dead-letter table keeps it: applicants' names dropped and identity numbers masked, the rest
+    whole so that it can be inspected and replayed (docs/operations.md)."""
+    text = value.decode(errors="replace")
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        # PostgreSQL text cannot hold NUL: a record carrying one must still be dead-lettered, not stall the consumer.
+        return mask_identity_numbers(text.replace("\x00", "\ufffd"))
+    _drop_applicant_names(doc)
+    return mask_identity_numbers(json.dumps(doc, ensure_ascii=False))
+
+
+def _drop_applicant_names(node: Any) -> None:
+    if isinstance(node, dict):
+        applicant = node.get("applicant")
+        if isinstance(applicant, dict):
+            applicant.pop("name", None)
+        for child in node.values():
+            _drop_applicant_names(child)
+    elif isinstance(node, list):
+        for child in node:
+            _drop_applicant_names(child)
 
 
 class ClusterChanged(RuntimeError):
@@ -120,8 +151,11 @@ class ConsumerRunner:
         cluster_check_seconds: float = 2.0,
         client_options: Mapping[str, Any] | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        registry: EventRegistry = contract_registry,
     ) -> None:
         self.name = name
+        self.registry = registry
+        self._unknown_logged: set[str] = set()
         self.clock = clock
         self.engine = engine
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
@@ -243,8 +277,11 @@ class ConsumerRunner:
     async def process(self, messages: Sequence[Message]) -> None:
         """Apply a batch: decode, dedupe through the inbox, hand new events to the handler, all in one transaction.
 
-        A message that cannot be applied goes to the dead-letter table (with its raw value, for replay) and the
-        rest of the batch still applies. Transient failures (database or network) propagate: the caller retries.
+        Every event is checked against the contract first: an envelope or payload that does not validate, or a
+        version newer than this consumer knows, goes to the dead-letter table with the reason (never to the
+        handler), and so does an event the handler cannot apply; the rest of the batch still applies. An event type
+        the contract does not know is counted and logged once per type, and skipped without an inbox row. Transient
+        failures (database or network) propagate: the caller retries.
         """
         started = time.perf_counter()
         envelopes: list[tuple[Message, Envelope]] = []
@@ -253,13 +290,22 @@ class ConsumerRunner:
         for message in messages:
             try:
                 envelope = Envelope.from_bytes(message.value)
-            except (ValidationError, ValueError) as exc:
-                rejected.append((message, f"undecodable envelope: {exc}"))
+            except ValidationError as exc:
+                rejected.append((message, f"undecodable envelope: {validation_summary(exc)}"))
+                continue
+            except ValueError:
+                rejected.append((message, "undecodable envelope: not JSON"))
                 continue
             if envelope.id in seen:
                 EVENTS_DUPLICATE.labels(self.name).inc()
                 continue
             seen.add(envelope.id)
+            reason = self._contract_breach(envelope)
+            if reason == _UNKNOWN:
+                continue
+            if reason is not None:
+                rejected.append((message, reason))
+                continue
             envelopes.append((message, envelope))
         try:
             async with self.sessions() as session, session.begin():
@@ -271,6 +317,24 @@ class ConsumerRunner:
             log.warning("batch failed; applying one by one", consumer=self.name, error=repr(exc))
             await self._process_one_by_one(envelopes, rejected)
         BATCH_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+
+    def _contract_breach(self, envelope: Envelope) -> str | None:
+        """Why this event must not reach the handler (``_UNKNOWN`` for a type to skip), or None when it may."""
+        if not self.registry.knows(envelope.name):
+            EVENTS_UNKNOWN.labels(self.name, envelope.type).inc()
+            if envelope.type not in self._unknown_logged:
+                self._unknown_logged.add(envelope.type)
+                log.warning("event type unknown to the contract; skipped", consumer=self.name, type=envelope.type)
+            return _UNKNOWN
+        try:
+            self.registry.parse(envelope)
+        except UnsupportedVersion as exc:
+            return f"unsupported version: {exc}"
+        except ValidationError as exc:
+            return f"payload breaks the contract of {envelope.name} v{envelope.version}: {validation_summary(exc)}"
+        except (UnknownEventType, ValueError) as exc:
+            return f"payload cannot be read as {envelope.name}: {exc}"
+        return None
 
     async def _process_one_by_one(
         self, envelopes: list[tuple[Message, Envelope]], rejected: list[tuple[Message, str]]
@@ -285,7 +349,8 @@ class ConsumerRunner:
                 log.error(
                     "event dead-lettered", consumer=self.name, event_id=envelope.id, type=envelope.type, error=repr(exc)
                 )
-                rejected.append((message, f"{type(exc).__name__}: {exc}"))
+                detail = validation_summary(exc) if isinstance(exc, ValidationError) else str(exc)
+                rejected.append((message, f"{type(exc).__name__}: {detail}"))
         async with self.sessions() as session, session.begin():
             await self._dead_letter(session, rejected)
 
@@ -327,9 +392,9 @@ class ConsumerRunner:
                     "topic": m.topic,
                     "partition": m.partition,
                     "offset": m.offset,
-                    "key": m.key.decode(errors="replace") if m.key else None,
-                    "value": m.value.decode(errors="replace"),
-                    "error": error[:4000],
+                    "key": m.key.decode(errors="replace").replace("\x00", "\ufffd") if m.key else None,
+                    "value": redact(m.value),
+                    "error": mask_identity_numbers(error)[:4000],
                     "failed_at": now,
                 }
                 for m, error in rejected

@@ -14,12 +14,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from libs.common.clock import SYSTEM_CLOCK, Clock
 from libs.common.contract import Envelope, EventPayload, make_envelope
+from libs.common.contract.envelope import KAFKA_HEADERS
 from libs.common.logging import correlation_id, get_logger
 from libs.common.messaging.kafka import cancelling as _cancelling
 from libs.common.messaging.kafka import close_quietly, ensure_topic_names
 from libs.common.messaging.leader import AdvisoryLock
 from libs.common.messaging.tables import outbox
-from libs.common.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISH_ERRORS, OUTBOX_PUBLISHED
+from libs.common.metrics import (
+    OUTBOX_BACKLOG,
+    OUTBOX_OLDEST_AGE,
+    OUTBOX_PUBLISH_ERRORS,
+    OUTBOX_PUBLISHED,
+    OUTBOX_RELAY_LEADER,
+)
 
 log = get_logger(__name__)
 SESSION_FLAG = "outbox_appended"
@@ -55,7 +62,7 @@ class Outbox:
             "key": envelope.subject,
             "type": envelope.type,
             "payload": envelope.model_dump_json(),
-            "created_at": self.clock.now(),
+            "created_at": envelope.time,  # the event's own instant: consumers group by it (messaging.digest)
         }
 
 
@@ -63,7 +70,11 @@ class OutboxRelay:
     """Publishes unpublished outbox rows in id order, marks each after the broker's ack, retries with backoff.
 
     On PostgreSQL only the relay holding a session-level advisory lock publishes, so several replicas of a service
-    keep per-key order. SQLite is single-process by design.
+    keep per-key order and never publish the same rows side by side. The lock lives as long as its connection: when
+    the database restarts or the connection breaks, the server releases it and another replica may take it at once.
+    So before every batch the leader asks, on that connection, whether it still holds the lock (a cheap query with a
+    timeout); any failure drops leadership on the spot, and the relay tries to take the lock again once the database
+    answers. SQLite is single-process by design.
     """
 
     LOCK_KEY = 0x6D6F74637561  # "motcua"
@@ -80,6 +91,7 @@ class OutboxRelay:
         max_backoff_seconds: float = 10.0,
         client_options: Mapping[str, Any] | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        lock_check_timeout_seconds: float = 5.0,
     ) -> None:
         self.engine = engine
         self.client_options = dict(client_options or {})  # SASL/TLS for the admin client that creates topics
@@ -94,7 +106,7 @@ class OutboxRelay:
         self._stopped = asyncio.Event()
         self._stopping = False
         self._producer: AIOKafkaProducer | None = None
-        self._lock = AdvisoryLock(engine, self.LOCK_KEY)
+        self._lock = AdvisoryLock(engine, self.LOCK_KEY, check_timeout_seconds=lock_check_timeout_seconds)
 
     def wake(self) -> None:
         self._wake.set()
@@ -105,6 +117,7 @@ class OutboxRelay:
         self._wake.set()
         await self._close_producer()
         await self._lock.release()
+        OUTBOX_RELAY_LEADER.labels(self.service).set(0)
 
     async def run(self) -> None:
         try:
@@ -161,8 +174,25 @@ class OutboxRelay:
         if producer is not None:
             await close_quietly(producer.stop())
 
+    @property
+    def is_leader(self) -> bool:
+        """Whether this relay held the lock at its last check (always true on SQLite)."""
+        return self._lock.leading
+
     async def _is_leader(self) -> bool:
-        return await self._lock.held()
+        was = self._lock.leading
+        leads = await self._lock.held()
+        if leads != was:
+            log.info("relay leadership " + ("taken" if leads else "dropped"), service=self.service)
+        OUTBOX_RELAY_LEADER.labels(self.service).set(1 if leads else 0)
+        return leads
+
+    async def _still_leader(self) -> bool:
+        if await self._lock.still_held():
+            return True
+        log.warning("relay lost its lock; leadership dropped", service=self.service)
+        OUTBOX_RELAY_LEADER.labels(self.service).set(0)
+        return False
 
     async def publish_once(self) -> int:
         """Publish one batch; returns how many rows were published."""
@@ -193,7 +223,13 @@ class OutboxRelay:
         if missing:
             await ensure_topic_names(self.bootstrap_servers, missing, **self.client_options)
             await producer.client.force_metadata_update()
-        futures = [await producer.send(row.topic, value=row.payload.encode(), key=row.key.encode()) for row in rows]
+        # Check again just before sending: the lock may have gone while the rows were read and the producer opened.
+        if self.engine.dialect.name == "postgresql" and not await self._still_leader():
+            return 0
+        futures = [
+            await producer.send(row.topic, value=row.payload.encode(), key=row.key.encode(), headers=KAFKA_HEADERS)
+            for row in rows
+        ]
         results = await asyncio.gather(*futures, return_exceptions=True)
         acked = [row.id for row, result in zip(rows, results, strict=True) if not isinstance(result, BaseException)]
         failed = [

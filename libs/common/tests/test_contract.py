@@ -86,7 +86,14 @@ def test_a_v2_reader_accepts_a_v1_message_through_an_upcaster() -> None:
 def test_naive_event_times_are_refused() -> None:
     with pytest.raises(ValueError):
         Envelope(
-            source="/t", type="vn.motcua.x", subject="s", time=datetime(2026, 1, 1), dataschema="urn:x:v1", data={}
+            specversion="1.0",
+            id="e-1",
+            source="/t",
+            type="vn.motcua.x",
+            subject="s",
+            time=datetime(2026, 1, 1),
+            dataschema="urn:x:v1",
+            data={},
         )
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
-from sqlalchemy.exc import OperationalError
+from prometheus_client import REGISTRY
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from libs.common.contract import DossierRated, Envelope, Rating, Topic, make_envelope
@@ -133,6 +136,77 @@ class TestConsumerRunner:
         healthy = Recorder(engine)
         await runner(engine, healthy).process([as_message(e, i) for i, e in enumerate(events)])
         assert await healthy.seen() == ["D-1", "DOWN"]
+
+    async def test_a_statement_timeout_is_retried_not_dead_lettered(self, engine: AsyncEngine, backend: str) -> None:
+        if backend != "postgres":
+            pytest.skip("statement timeouts are PostgreSQL's (SQLSTATE 57014)")
+
+        async def too_slow(session: AsyncSession, envelopes: list[Envelope]) -> None:
+            await session.execute(text("SET LOCAL statement_timeout = 1"))
+            await session.execute(text("SELECT pg_sleep(0.5)"))
+
+        slow_runner = ConsumerRunner(name="c", engine=engine, handler=too_slow, topics=[], bootstrap_servers="")
+        with pytest.raises(DBAPIError):
+            await slow_runner.process([as_message(rated("D-1"), 0)])
+        assert await count(engine, dead_letter) == 0
+        assert await count(engine, inbox) == 0
+
+
+def hand_made(**changes: object) -> Message:
+    """A record someone wrote by hand: a valid rating event with some attributes replaced."""
+    raw = rated("D-9").model_dump(mode="json") | changes
+    return Message("t.intake.dossiers", 0, 0, b"D-9", json.dumps(raw, ensure_ascii=False).encode())
+
+
+async def dead_letters(engine: AsyncEngine) -> list[Any]:
+    async with engine.connect() as conn:
+        return list((await conn.execute(select(dead_letter).order_by(dead_letter.c.id))).all())
+
+
+class TestContractGate:
+    """Every consumed event is parsed against the contract before the handler sees it."""
+
+    async def test_a_payload_breaking_the_contract_is_dead_lettered_naming_the_field(self, engine: AsyncEngine) -> None:
+        handler = Recorder(engine)
+        bad = hand_made(data={"dossier_code": "D-9", "rating": "furious", "at": "2026-03-02T03:00:00Z"})
+        await runner(engine, handler).process([bad, as_message(rated("D-1"), 1)])
+        assert await handler.seen() == ["D-1"]
+        (row,) = await dead_letters(engine)
+        assert "payload breaks the contract" in row.error and "rating" in row.error
+        assert "furious" not in row.error  # the reason names the field, never the value
+        assert await count(engine, inbox) == 1
+
+    async def test_a_newer_version_is_dead_lettered_not_read_as_an_older_one(self, engine: AsyncEngine) -> None:
+        handler = Recorder(engine)
+        newer = hand_made(dataschema="urn:motcua:event:intake.dossier.rated:v2")
+        await runner(engine, handler).process([newer])
+        assert await handler.seen() == []
+        (row,) = await dead_letters(engine)
+        assert "unsupported version" in row.error and "v2" in row.error
+
+    async def test_an_unknown_type_is_counted_not_applied_nor_marked_processed(self, engine: AsyncEngine) -> None:
+        handler = Recorder(engine)
+        consumer = runner(engine, handler)
+        kind = f"vn.motcua.intake.dossier.{unique_name('teleported')}"
+        before = REGISTRY.get_sample_value("motcua_events_unknown_total", {"consumer": "test", "type": kind}) or 0
+        await consumer.process([hand_made(type=kind), hand_made(type=kind, id="other-id")])
+        assert await handler.seen() == []
+        assert await count(engine, inbox) == 0 and await dead_letters(engine) == []
+        after = REGISTRY.get_sample_value("motcua_events_unknown_total", {"consumer": "test", "type": kind})
+        assert after == before + 2
+
+    async def test_dead_letters_hold_no_clear_personal_data(self, engine: AsyncEngine) -> None:
+        handler = Recorder(engine)
+        applicant = {"kind": "person", "id_code": "001203004567", "name": "Nguyễn Văn An"}
+        received = hand_made(
+            type="vn.motcua.intake.dossier.received",
+            dataschema="urn:motcua:event:intake.dossier.received:v1",
+            data={"dossier_code": "D-9", "applicant": applicant},
+        )
+        await runner(engine, handler).process([received])
+        (row,) = await dead_letters(engine)
+        assert "Nguyễn Văn An" not in row.value and "001203004567" not in row.value + row.error
+        assert "001******567" in row.value and "D-9" in row.value  # the rest is kept for inspection and replay
 
 
 class TestOutbox:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.reporting.drift import compare
 from services.reporting.errors import IntakeUnavailable
 from services.reporting.reports import repository
 from services.reporting.reports.periods import Window
@@ -21,10 +23,13 @@ async def parity(
     intake_url: str,
     api_key: str,
     timeout: float,
+    settled_before: datetime,
     transport: Any = None,
 ) -> dict[str, Any]:
     """Compare dossiers received and finished per receiving agency with intake's own counts
-    (``GET {intake}/stats/dossiers?from=&to=``, local days inclusive) for each window; list any drift."""
+    (``GET {intake}/stats/dossiers?from=&to=``, local days inclusive) for each window, and per dossier the intake
+    events of the window's days that one side holds and the other does not (services.reporting.drift); list any
+    drift."""
     out_windows = []
     in_sync = True
     async with httpx.AsyncClient(
@@ -54,11 +59,16 @@ async def parity(
                 if any(drift.values()):
                     in_sync = False
                 rows.append({"agency_code": code, "reporting": mine, "intake": other, "drift": drift})
+            events = (await compare(session, client, w.first_on, w.last_on, settled_before=settled_before)).as_dict()
+            window_in_sync = not any(any(r["drift"].values()) for r in rows) and events["in_sync"]
+            in_sync = in_sync and window_in_sync
             out_windows.append(
                 {
                     "window": window_dict(w),
                     "agencies": rows,
-                    "in_sync": not any(any(r["drift"].values()) for r in rows),
+                    "events": {k: v for k, v in events.items() if k not in ("from", "to", "dossiers", "republished")},
+                    "dossiers": events["dossiers"],
+                    "in_sync": window_in_sync,
                 }
             )
     return {"intake_url": intake_url, "in_sync": in_sync, "windows": out_windows}

@@ -3,6 +3,7 @@ the Decision 766 index, the parity check, report periods and a dossier's fact. T
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -296,12 +297,15 @@ async def parity_check(
     request: Request,
     session: DBSession,
     _: Reader,
+    at: Now,
     period: Period,
     _province: Annotated[Principal, Depends(province_reader)],
     split: Annotated[Split, Query(description="month: one comparison per month of the window's year")] = Split.NONE,
 ) -> ParityReport:
     """Compare reporting's counts per receiving agency (received, finished) with intake's own
-    (`GET /stats/dossiers`) for the window, or for each of its months; any difference is listed as drift."""
+    (`GET /stats/dossiers`) for the window, or for each of its months, and per dossier the intake events of the
+    window's days missing in reporting or unknown to intake (`GET /outbox/digest`); any difference is listed as
+    drift. Events younger than the drift grace period are not counted missing."""
     settings = _settings(request)
     windows = [period]
     if split is Split.MONTH and period.kind is not None and period.year is not None:
@@ -313,6 +317,7 @@ async def parity_check(
         intake_url=settings.intake_url,
         api_key=settings.intake_api_key,
         timeout=settings.intake_timeout_seconds,
+        settled_before=at - timedelta(seconds=settings.drift_grace_seconds),
     )
     return ParityReport.model_validate(result)
 
