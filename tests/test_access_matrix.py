@@ -45,6 +45,7 @@ PARAMS = {
     "provider": "paygov-sandbox",
     "plan_id": "no-such-plan",
     "card": "targets",
+    "key": "000.00.00.H56-260302-9999",
 }
 # a GET of one record by id: the outsider gets the 404 of a missing record
 RECORD = re.compile(r"\{(code|dossier_code|document_id|payment_id)\}$|\{code\}/(control-sheet|fact)$")

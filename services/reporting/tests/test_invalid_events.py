@@ -41,7 +41,8 @@ class TestInvalidEvents:
         await feeder.feed([received, tampered(resolved, data={"decision": "HACKED"})])
         errors = await dead_letters(engine)
         assert len(errors) == 1
-        assert "intake.dossier.resolved v1 does not validate: decision:" in errors[0]
+        # the consumer runner checks every event against the contract before the fold sees it
+        assert "payload breaks the contract of intake.dossier.resolved v1: decision:" in errors[0]
         assert "HACKED" not in errors[0]  # the reason names the field and the rule, not the value
         async with session_factory(engine)() as session:
             fact = await session.get(m.DossierFact, CODE)
@@ -53,7 +54,9 @@ class TestInvalidEvents:
     async def test_a_version_newer_than_the_contract(self, engine: AsyncEngine, feeder: Feeder) -> None:
         await feeder.feed([tampered(dossier().envelopes()[0], version=2)])
         errors = await dead_letters(engine)
-        assert errors == ["InvalidEvent: vn.motcua.intake.dossier.received v2 is newer than the contract's v1"]
+        assert errors == [
+            "unsupported version: intake.dossier.received v2 is newer than v1, the newest this consumer knows"
+        ]
         async with session_factory(engine)() as session:
             assert await session.get(m.DossierFact, CODE) is None
 
