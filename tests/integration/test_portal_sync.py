@@ -85,7 +85,7 @@ async def test_a_dossier_life_reaches_the_portal_and_the_766_index(
                 )
                 return str(response.json()["code"]) if response.status_code == 201 else None
 
-            code = await eventually(receive, timeout=30, what="the catalogue's replica in intake")
+            code = await eventually(receive, timeout=90, what="the catalogue's replica in intake")
             for path, who, body in LIFE:
                 response = await intake.post(f"/dossiers/{code}/{path}", json=body, headers=AUTH[who])
                 assert response.status_code == 200, (path, response.text)
@@ -93,7 +93,7 @@ async def test_a_dossier_life_reaches_the_portal_and_the_766_index(
             async def all_sent() -> bool:
                 return len(portal.received("DongBoHoSoMC")) == 5 and len(portal.received("CapNhatTienDoHoSoMC")) == 5
 
-            await eventually(all_sent, timeout=30, what="the dossier's life at the portal")
+            await eventually(all_sent, timeout=90, what="the dossier's life at the portal")
             calls = [(c.path, c.body["data"][0]) for c in portal.calls if c.path != "login"]
             assert [c[1].get("TrangThaiHoSo") or c[1]["TrangThai"] for c in calls] == [
                 "2", "4", "5", "5", "4", "4", "9", "9", "10", "10"
@@ -105,14 +105,14 @@ async def test_a_dossier_life_reaches_the_portal_and_the_766_index(
                 criterion = await synced(reporting)
                 return criterion if (criterion["numerator"], criterion["denominator"]) == expected else None
 
-            criterion = await eventually(lambda: counted((1, 1)), timeout=30, what="the synchronised dossier")
+            criterion = await eventually(lambda: counted((1, 1)), timeout=90, what="the synchronised dossier")
             assert criterion["available"] and criterion["score"] == 6.0
 
             # the portal refuses the next record: that dossier is received but not synchronised
             portal.fail_next(code="05")
             refused = await receive()
             assert refused is not None
-            criterion = await eventually(lambda: counted((1, 2)), timeout=30, what="the refused dossier")
+            criterion = await eventually(lambda: counted((1, 2)), timeout=90, what="the refused dossier")
             assert criterion["score"] == 3.0
             view = await intake.get(f"/dossiers/{refused}/deliveries", headers=AUTH["handler"])
             [record] = view.json()["portal"]

@@ -92,7 +92,7 @@ async def test_poison_messages_are_dead_lettered_with_reasons_and_counts_stay_ex
                 response = await client.get(f"/dossiers/{CODE}/fact", headers=AUTH["leader"])
                 return response.status_code == 200 and response.json()["fact"]["outcome"] is not None
 
-            await eventually(resolved_folded, timeout=30, what="the valid resolution after the poison")
+            await eventually(resolved_folded, timeout=90, what="the valid resolution after the poison")
             fact = (await client.get(f"/dossiers/{CODE}/fact", headers=AUTH["leader"])).json()["fact"]
         assert fact["decision"] == "approved"
 
