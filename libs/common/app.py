@@ -155,6 +155,9 @@ def create_service_app(
             for spec in consumers:
                 runner = ConsumerRunner(
                     name=spec.name,
+                    # The group is named after the deployment's topic prefix too: two deployments (or two tests) on
+                    # one cluster never join each other's group and rebalance each other.
+                    group_id=f"{settings.topic_prefix}.{spec.name}",
                     engine=engine,
                     handler=spec.handler,
                     topics=sorted(topic_name(settings.topic_prefix, t) for t in spec.topics),
