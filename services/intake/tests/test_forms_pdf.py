@@ -13,6 +13,7 @@ from typing import Any, cast
 
 import httpx
 import pytest
+from selenium.webdriver.support.wait import WebDriverWait
 from sqlalchemy import update
 
 from libs.common.auth import Principal, Role
@@ -210,6 +211,8 @@ async def test_form_01_in_the_browser(browser: Browser, intake_url: str) -> None
         def sign_in() -> None:
             driver.find_element("id", "api_key").send_keys("dev-desk")
             driver.find_element("css selector", "button[type=submit]").click()
+            # the click returns before the post and its redirect are done: wait (bounded) for the page to move on
+            WebDriverWait(driver, 20).until(lambda d: "/signin" not in d.current_url)
 
         await asyncio.to_thread(sign_in)
         await asyncio.to_thread(browser.collect)

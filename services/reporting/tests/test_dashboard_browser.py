@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from selenium.webdriver.support.wait import WebDriverWait
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.common.contract.events import Channel, OnlineLevel, Rating, ReturnChannel
@@ -113,11 +114,19 @@ async def test_sign_in_dashboard_and_drill_down(
     def find(css: str) -> Any:
         return browser.driver.find_element("css selector", css)
 
+    def follow(css: str) -> None:
+        """Click a link and wait (bounded) until its page has replaced this one."""
+        before = browser.driver.current_url
+        find(css).click()
+        WebDriverWait(browser.driver, 20).until(lambda d: d.current_url != before)
+
     def sign_in(base: str) -> str:
         browser.open(f"{base}/")  # no session: the sign-in page first
         assert "/signin" in browser.driver.current_url
         find("#api_key").send_keys("dev-leader")
         find("form button[type=submit]").click()
+        # The click returns before the post and its redirect are done: wait (bounded) for the page to move on.
+        WebDriverWait(browser.driver, 20).until(lambda d: "/signin" not in d.current_url)
         browser.collect()
         return str(browser.driver.current_url)
 
@@ -139,12 +148,12 @@ async def test_sign_in_dashboard_and_drill_down(
         full = await asyncio.to_thread(browser.screenshot, "dashboard")
         await asyncio.to_thread(browser.driver.set_window_size, 1280, 1000)
         # drill down: province → the provincial level → Sở Tư pháp → the dossiers behind the on-time denominator
-        await asyncio.to_thread(lambda: find("a.drill").click())
+        await asyncio.to_thread(follow, "a.drill")
         assert await asyncio.to_thread(lambda: find("#scope").text) == "Cấp tỉnh"
-        await asyncio.to_thread(lambda: find("a.drill").click())
+        await asyncio.to_thread(follow, "a.drill")
         assert await asyncio.to_thread(lambda: find("#scope").text) == f"Sở Tư pháp ({PROVINCE_AGENCY})"
         await asyncio.to_thread(browser.screenshot, "agency")
-        await asyncio.to_thread(lambda: find("a.drill-denominator").click())
+        await asyncio.to_thread(follow, "a.drill-denominator")
         rows = await asyncio.to_thread(
             lambda: [r.text for r in browser.driver.find_elements("css selector", "#dossiers tbody tr")]
         )
