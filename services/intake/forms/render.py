@@ -11,6 +11,7 @@ import csv
 import io
 from collections.abc import Sequence
 from datetime import datetime
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -47,8 +48,24 @@ FORM_LABELS = {"paper": "Bản giấy", "electronic": "Bản điện tử", "war
 RETURN_LABELS = {"counter": "Trực tiếp", "postal": "Qua bưu chính công ích", "electronic": "Trực tuyến"}
 LIMIT_UNITS = {"working_days": "ngày làm việc", "working_hours": "giờ làm việc"}
 # Form 01 is made in two copies ("Liên: Lưu/giao khách hàng" on the Circular's form): one handed to the applicant,
-# one kept by the desk. Each copy is one A5 page: two copies on one A5 sheet would need type too small to read.
+# one kept by the desk. Each copy is one A5 page (up to six components): two copies on one A5 sheet would need type
+# too small to read, so each is printed on its own and labelled with the copy it is.
 FORM_01_COPIES = ("Liên 1: Giao người nộp hồ sơ", "Liên 2: Lưu tại Bộ phận Tiếp nhận và Trả kết quả")
+
+
+class Form01Copy(StrEnum):
+    """Which copies of form 01 to print: ``1`` the applicant's, ``2`` the desk's file copy, ``both`` one page each."""
+
+    APPLICANT = "1"
+    FILE = "2"
+    BOTH = "both"
+
+
+def form_01_copies(copy: Form01Copy) -> tuple[str, ...]:
+    if copy is Form01Copy.BOTH:
+        return FORM_01_COPIES
+    return (FORM_01_COPIES[0 if copy is Form01Copy.APPLICANT else 1],)
+COPY_LINKS = {Form01Copy.APPLICANT: "Liên 1", Form01Copy.FILE: "Liên 2", Form01Copy.BOTH: "Cả hai liên"}
 
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -143,7 +160,9 @@ def render(
     book_entry: int | None = None,
     *,
     public_base_url: str = "http://127.0.0.1:8002",
+    copy: Form01Copy = Form01Copy.BOTH,
 ) -> str:
+    """The form as HTML; for form 01, the copies ``copy`` names (each one A5 page when printed)."""
     check_form_number(number)
     details = dossier.details
     context: dict[str, Any] = {
@@ -173,7 +192,8 @@ def render(
         )
         context["received_year"] = dossier.received_at.year
         context["book_entry"] = book_entry
-        context["copies"] = FORM_01_COPIES
+        context["copies"] = form_01_copies(copy)
+        context["copy_choices"] = [(c.value, label) for c, label in COPY_LINKS.items()]
         context["public_url"] = public_url(public_base_url, dossier.code)
         context["qr_svg"] = qr_svg(context["public_url"])
     elif number == "02":

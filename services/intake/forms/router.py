@@ -58,7 +58,9 @@ FORM_ERRORS: dict[int | str, dict[str, Any]] = {
 PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}, "description": "the PDF"}}
 
 
-async def _form_html(number: str, dossier: Dossier, session: DBSession, rt: RuntimeDep) -> str:
+async def _form_html(
+    number: str, dossier: Dossier, session: DBSession, rt: RuntimeDep, copy: forms.Form01Copy
+) -> str:
     forms.check_form_number(number)
     steps = await dossiers.steps(session, dossier.code) if number in ("02", "03", "05") else []
     agencies = await replica.agencies(session, forms.agency_codes(dossier, steps))
@@ -71,7 +73,15 @@ async def _form_html(number: str, dossier: Dossier, session: DBSession, rt: Runt
         entry = await repository.book_entry(session, dossier, year_start)
     settings = rt.settings
     assert isinstance(settings, IntakeSettings)
-    return forms.render(number, dossier, steps, agencies, procedure, entry, public_base_url=settings.public_base_url)
+    return forms.render(
+        number, dossier, steps, agencies, procedure, entry, public_base_url=settings.public_base_url, copy=copy
+    )
+
+
+CopyQ = Annotated[
+    forms.Form01Copy | None,
+    Query(description="form 01 only: `1` the applicant's copy, `2` the desk's file copy, `both` one page each"),
+]
 
 
 @router.get(
@@ -81,11 +91,13 @@ async def _form_html(number: str, dossier: Dossier, session: DBSession, rt: Runt
     response_class=HTMLResponse,
     responses=FORM_ERRORS,
 )
-async def render_form(number: str, dossier: ValidDossier, session: DBSession, rt: RuntimeDep) -> HTMLResponse:
-    """Forms of Circular 01/2018 as printable HTML: 01 receipt and appointment (two copies, with a QR code that
-    opens the citizen's page), 02 request to supplement, 03 refusal, 04 apology and new appointment, 05 process
-    control sheet. 404 for a form the dossier does not have."""
-    return HTMLResponse(await _form_html(number, dossier, session, rt))
+async def render_form(
+    number: str, dossier: ValidDossier, session: DBSession, rt: RuntimeDep, copy: CopyQ = None
+) -> HTMLResponse:
+    """Forms of Circular 01/2018 as printable HTML: 01 receipt and appointment (both copies unless `copy` names
+    one, with a QR code that opens the citizen's page), 02 request to supplement, 03 refusal, 04 apology and new
+    appointment, 05 process control sheet. 404 for a form the dossier does not have."""
+    return HTMLResponse(await _form_html(number, dossier, session, rt, copy or forms.Form01Copy.BOTH))
 
 
 @router.get(
@@ -95,10 +107,14 @@ async def render_form(number: str, dossier: ValidDossier, session: DBSession, rt
     response_class=Response,
     responses={**PDF, **FORM_ERRORS},
 )
-async def render_form_pdf(number: str, dossier: ValidDossier, session: DBSession, rt: RuntimeDep) -> Response:
-    """The same forms as PDF, from the same HTML: A5 (form 01: one page per copy, two copies), form 05 on A4
-    landscape. 404 for a form the dossier does not have."""
-    pdf = await html_to_pdf(await _form_html(number, dossier, session, rt))
+async def render_form_pdf(
+    number: str, dossier: ValidDossier, session: DBSession, rt: RuntimeDep, copy: CopyQ = None
+) -> Response:
+    """The same forms as PDF, from the same HTML, on A5 (form 05 on A4 landscape). Form 01 is by default the
+    applicant's copy on one A5 page (up to six components; a longer list continues on a next page under the
+    table's header again); `copy=2` gives the desk's file copy, `copy=both` both copies, one page each. 404 for a
+    form the dossier does not have."""
+    pdf = await html_to_pdf(await _form_html(number, dossier, session, rt, copy or forms.Form01Copy.APPLICANT))
     return Response(
         pdf,
         media_type="application/pdf",

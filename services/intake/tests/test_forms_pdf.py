@@ -1,4 +1,4 @@
-"""Forms as PDF: form 01 on A5 (one page per copy, six components included), the QR code to the citizen's page,
+"""Forms as PDF: form 01 on one A5 page (six components included; each copy or both on request), the QR code to the citizen's page,
 agency names as they were at receipt, the officer's name, the tracking book on A4 landscape."""
 
 from __future__ import annotations
@@ -75,32 +75,60 @@ def _near(size: tuple[float, float], expected: tuple[float, float]) -> bool:
 
 @pytest.mark.asyncio
 class TestForm01Pdf:
-    async def test_six_components_fit_one_a5_page_per_copy(self, client: httpx.AsyncClient, intake_url: str) -> None:
-        six = birth_registration_procedure(code="1.000894", name="Đăng ký khai sinh có yếu tố đặc biệt", components=SIX)
-        await _store(intake_url, ProcedurePublished(code=six.code, procedure=six))
-        components = [{"code": c.code, "form": "paper", "copies": 1} for c in SIX]
-        code = await receive(client, procedure_code="1.000894", components=components, channel="counter")
-        pdf = await _pdf(client, f"/dossiers/{code}/forms/01.pdf")
-        facts = inspect_pdf(pdf)
+    async def _six(self, client: httpx.AsyncClient, intake_url: str, components: list[DocumentComponent]) -> str:
+        procedure = birth_registration_procedure(
+            code="1.000894", name="Đăng ký khai sinh có yếu tố đặc biệt", components=components
+        )
+        await _store(intake_url, ProcedurePublished(code=procedure.code, procedure=procedure))
+        submitted = [{"code": c.code, "form": "paper", "copies": 1} for c in components]
+        return await receive(client, procedure_code="1.000894", components=submitted, channel="counter")
+
+    async def test_six_components_fit_one_a5_page(self, client: httpx.AsyncClient, intake_url: str) -> None:
+        code = await self._six(client, intake_url, SIX)
+        facts = inspect_pdf(await _pdf(client, f"/dossiers/{code}/forms/01.pdf"))
         assert _near(facts.page_size_pt, A5), facts.page_size_pt
-        pages = facts.text.split("\f")[: facts.pages]
-        assert facts.pages == 2, "one A5 page for each of the two copies"
+        assert facts.pages == 1, "the applicant's copy, on one A5 page"
         assert "Bản PDF để in" not in facts.text  # the screen's link to this PDF is not printed
+        page = facts.text
+        assert "Liên 1: Giao người nộp hồ sơ" in page and "Liên 2" not in page
+        assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in page
+        assert code in page and "UBND xã Tân Lập" in page
+        assert "09 giờ 00 phút, ngày 05/03/2026" in page  # the appointment, in the Circular's wording
+        # the table header sits on the same page as its rows, all six of them
+        assert "Tên giấy tờ" in page and "Biên bản xác nhận việc trẻ bị bỏ rơi" in page
+        assert "NGƯỜI TIẾP NHẬN HỒ SƠ" in page and "Nguyễn Thị Mai" in page  # dev-desk's display name
+
+    async def test_the_file_copy_and_both_copies(self, client: httpx.AsyncClient, intake_url: str) -> None:
+        code = await self._six(client, intake_url, SIX)
+        file_copy = inspect_pdf(await _pdf(client, f"/dossiers/{code}/forms/01.pdf?copy=2"))
+        assert file_copy.pages == 1 and _near(file_copy.page_size_pt, A5)
+        assert "Liên 2: Lưu tại Bộ phận" in file_copy.text and "Liên 1" not in file_copy.text
+        both = inspect_pdf(await _pdf(client, f"/dossiers/{code}/forms/01.pdf?copy=both"))
+        assert both.pages == 2, "one A5 page for each of the two copies"
+        pages = both.text.split("\f")[: both.pages]
         for page, label in zip(pages, ("Liên 1: Giao người nộp hồ sơ", "Liên 2: Lưu tại Bộ phận"), strict=True):
-            assert label in page
-            assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in page
-            assert code in page and "UBND xã Tân Lập" in page
-            assert "09 giờ 00 phút, ngày 05/03/2026" in page  # the appointment, in the Circular's wording
-            # the table header sits on the same page as its rows, all six of them
-            assert "Tên giấy tờ" in page and "Biên bản xác nhận việc trẻ bị bỏ rơi" in page
-            assert "NGƯỜI TIẾP NHẬN HỒ SƠ" in page and "Nguyễn Thị Mai" in page  # dev-desk's display name
+            assert label in page and code in page and "Biên bản xác nhận việc trẻ bị bỏ rơi" in page
+        bad = await client.get(f"/dossiers/{code}/forms/01.pdf?copy=3", headers=AUTH["desk"])
+        assert_problem(bad, 422, "validation_error")
+        assert [e["field"] for e in bad.json()["errors"]] == ["copy"]
+
+    async def test_a_longer_list_repeats_the_table_header(self, client: httpx.AsyncClient, intake_url: str) -> None:
+        many = [DocumentComponent(code=f"C{n}", name=f"Giấy tờ kèm theo số {n:02d} theo quy định") for n in range(1, 31)]
+        code = await self._six(client, intake_url, many)
+        facts = inspect_pdf(await _pdf(client, f"/dossiers/{code}/forms/01.pdf"))
+        assert facts.pages >= 2
+        pages = facts.text.split("\f")[: facts.pages]
+        table_pages = [p for p in pages if "Giấy tờ kèm theo số" in p]
+        assert len(table_pages) >= 2, "the list spills over"
+        assert all("Tên giấy tờ" in p for p in table_pages), "each page of the list has the table header"
+        assert "Giấy tờ kèm theo số 30" in facts.text
 
     async def test_carries_a_qr_code_to_the_citizens_page(self, client: httpx.AsyncClient) -> None:
         code = await receive(client)
         html = (await client.get(f"/dossiers/{code}/forms/01.html", headers=AUTH["desk"])).text
         assert html.count("<svg") == 2 and "<?xml" not in html
         assert f"http://127.0.0.1:8002/public/dossiers/{code}" in html
-        assert '<a href="01.pdf">Bản PDF để in</a>' in html
+        assert 'Bản PDF để in: <a href="01.pdf?copy=1">Liên 1</a>' in html and '<a href="01.pdf?copy=both">' in html
         assert "Liên 1: Giao người nộp hồ sơ" in html and "Liên 2: Lưu tại Bộ phận Tiếp nhận và Trả kết quả" in html
 
     async def test_an_unknown_form_or_dossier_is_404_as_pdf_too(self, client: httpx.AsyncClient) -> None:
