@@ -122,6 +122,8 @@ class Principal:
     scope: AgencyScope = field(default_factory=AgencyScope)
     # The officer's real name, printed on the forms they sign (receipts, hand-over notes).
     display_name: str = ""
+    # The officer's title in office (e.g. "Chuyên viên"), when the account carries one.
+    title: str = ""
     # For portal clients: the client that submitted a dossier is the only one that may act on it later.
     client_id: str | None = None
 
@@ -147,6 +149,7 @@ class Principal:
             roles=roles,
             scope=scope,
             display_name=str(spec.get("name") or ""),
+            title=str(spec.get("title") or ""),
             client_id=str(client_id) if client_id is not None else None,
         )
 
@@ -157,6 +160,8 @@ class Principal:
             "agencies": self.scope.describe(),
             "name": self.display_name,
         }
+        if self.title:
+            spec["title"] = self.title
         if self.client_id is not None:
             spec["client_id"] = self.client_id
         return spec
@@ -168,8 +173,8 @@ MIN_API_KEY_LENGTH = 32
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 DEMO_KEYS: dict[str, dict[str, Any]] = {
-    "dev-desk": {"subject": "demo.desk", "name": "Nguyễn Thị Mai", "roles": [Role.DESK_OFFICER]},
-    "dev-handler": {"subject": "demo.handler", "name": "Trần Văn Hùng", "roles": [Role.HANDLER]},
+    "dev-desk": {"subject": "demo.desk", "name": "Nguyễn Thị Mai", "title": "Công chức Bộ phận Một cửa", "roles": [Role.DESK_OFFICER]},
+    "dev-handler": {"subject": "demo.handler", "name": "Trần Văn Hùng", "title": "Chuyên viên", "roles": [Role.HANDLER]},
     "dev-leader": {"subject": "demo.leader", "name": "Lê Văn Nam", "roles": [Role.LEADER]},
     "dev-ops": {"subject": "demo.ops", "name": "Phạm Thị Lan", "roles": [Role.OPS]},
     "dev-portal": {"subject": "demo.portal", "roles": [Role.PORTAL]},

@@ -40,6 +40,7 @@ class ClaimMapping:
     agencies: str = "motcua_agencies"
     name: str = "name"
     client: str = "azp"
+    title: str = "title"  # optional: the officer's title in office, when the identity provider issues one
 
 
 def claim(claims: Mapping[str, Any], path: str) -> Any:
@@ -68,6 +69,7 @@ def principal_from_claims(claims: Mapping[str, Any], mapping: ClaimMapping) -> P
         roles=roles,
         scope=scope,
         display_name=str(name),
+        title=str(claim(claims, mapping.title) or ""),
         client_id=str(client) if client else None,
     )
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.app import DBSession, Runtime, RuntimeDep
 from libs.common.auth import CurrentPrincipal, Principal, Role, require
+from libs.common.contract import OfficerRef
 from libs.common.calendar import WorkingCalendar
 from libs.common.errors import field_error
 from libs.common.logging import correlation_id
@@ -45,6 +46,8 @@ class IntakeContext:
     correlation_id: str | None
     calendar: WorkingCalendar
     now: datetime
+    # False while an import replays history: the importer did not take those steps, and who did is not known.
+    records_officer: bool = True
 
     @property
     def outbox(self) -> Outbox:
@@ -65,6 +68,15 @@ class IntakeContext:
     def actor_name(self) -> str:
         """The acting officer's name as the forms print it: the principal's display name, else its subject."""
         return self.principal.name
+
+    @property
+    def officer(self) -> OfficerRef | None:
+        """The officer taking the step, for the event (docs/intake.md, "Acting officer"): None when the caller is an
+        integration (the portal acts for the applicant; no officer does) and for imported history."""
+        p = self.principal
+        if not self.records_officer or not p.roles & frozenset(STAFF):
+            return None
+        return OfficerRef(id=p.subject, display_name=p.name, title=p.title or None)
 
     def step_time(self, at: datetime | None, previous: datetime | None = None) -> datetime:
         """A command's time: now by default, never in the future, never before the previous step (422 naming

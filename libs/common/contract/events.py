@@ -106,6 +106,20 @@ class PaymentChannel(StrEnum):
     POSTAL = "postal"  # paid to the postal operator
 
 
+class OfficerRef(BaseModel):
+    """The officer who took a step, as the principal names them. Officers are public servants acting in office: their
+    name on a step of a public procedure is not private (docs/security.md, "Personal data"). ``id`` is the
+    principal's subject, an opaque account id (identity provider or API key), never an identity number.
+
+    Optional on every event of an officer's step in intake, added in v1: None on events recorded before the field
+    existed, on steps taken by an integration (the portal) and on history replayed from an import — never a guess."""
+
+    model_config = ConfigDict(frozen=True)
+    id: str
+    display_name: str
+    title: str | None = None
+
+
 class TimeLimitData(BaseModel):
     model_config = ConfigDict(frozen=True)
     amount: int = Field(ge=0)
@@ -292,6 +306,7 @@ class DossierReceived(EventPayload):
     due_at: AwareDatetime
     fees_due_vnd: int = 0
     postal_return_requested: bool = False
+    officer: OfficerRef | None = None  # who took the step; optional, added in v1 (see OfficerRef)
 
 
 class DossierTransferred(EventPayload):
@@ -310,6 +325,7 @@ class DossierTransferred(EventPayload):
     # Out of the one-stop desk later than the same working day (the next one if received after 15:00); None for a
     # transfer between handling agencies and for events recorded before the field existed
     late: bool | None = None
+    officer: OfficerRef | None = None  # who took the step; optional, added in v1 (see OfficerRef)
 
 
 class SupplementRequested(EventPayload):
@@ -327,6 +343,7 @@ class SupplementRequested(EventPayload):
     # in linked processing), Decree 61/2018 Art. 19; None for events recorded before the field existed
     in_time: bool | None = None
     handling_agency_code: str | None = None  # the agency that asked (the dossier's current agency)
+    officer: OfficerRef | None = None  # who took the step; optional, added in v1 (see OfficerRef)
 
 
 class SupplementReceived(EventPayload):
@@ -338,6 +355,7 @@ class SupplementReceived(EventPayload):
     paused_seconds: int = Field(ge=0)  # working time the clock stood still
     due_at: AwareDatetime  # due time in force after the pause
     at: AwareDatetime
+    officer: OfficerRef | None = None  # who took the step; optional, added in v1 (see OfficerRef)
 
 
 class DossierRefused(EventPayload):
@@ -353,6 +371,7 @@ class DossierRefused(EventPayload):
     # intake's verdict (libs.common.contract.timeliness); optional, added in v1: absent on older events
     outcome: Outcome | None = None
     at: AwareDatetime
+    officer: OfficerRef | None = None  # who took the step; optional, added in v1 (see OfficerRef)
 
 
 class DossierWithdrawn(EventPayload):
@@ -364,6 +383,7 @@ class DossierWithdrawn(EventPayload):
     dossier_code: str
     reason: str | None = None
     at: AwareDatetime
+    officer: OfficerRef | None = None  # who took the step; optional, added in v1 (see OfficerRef)
 
 
 class DossierStopped(EventPayload):
@@ -377,6 +397,7 @@ class DossierStopped(EventPayload):
     # intake's verdict (libs.common.contract.timeliness); optional, added in v1: absent on older events
     outcome: Outcome | None = None
     at: AwareDatetime
+    officer: OfficerRef | None = None  # who took the step; optional, added in v1 (see OfficerRef)
 
 
 class DossierResolved(EventPayload):
@@ -391,6 +412,7 @@ class DossierResolved(EventPayload):
     # intake's verdict (libs.common.contract.timeliness); optional, added in v1: absent on older events
     outcome: Outcome | None = None
     at: AwareDatetime
+    officer: OfficerRef | None = None  # who took the step; optional, added in v1 (see OfficerRef)
 
 
 class DossierReturned(EventPayload):
@@ -400,6 +422,7 @@ class DossierReturned(EventPayload):
     dossier_code: str
     channel: ReturnChannel
     at: AwareDatetime
+    officer: OfficerRef | None = None  # who took the step; optional, added in v1 (see OfficerRef)
 
 
 class DossierApologised(EventPayload):
@@ -415,6 +438,7 @@ class DossierApologised(EventPayload):
     # Issued at least one working day before the due time in force (docs/domain.md, "Apology"); None for events
     # recorded before the field existed
     issued_in_time: bool | None = None
+    officer: OfficerRef | None = None  # who took the step; optional, added in v1 (see OfficerRef)
 
 
 class DossierExplained(EventPayload):
@@ -426,6 +450,7 @@ class DossierExplained(EventPayload):
     dossier_code: str
     cause: str
     at: AwareDatetime
+    officer: OfficerRef | None = None  # who took the step; optional, added in v1 (see OfficerRef)
 
 
 class DossierRated(EventPayload):
@@ -436,6 +461,7 @@ class DossierRated(EventPayload):
     rating: Rating
     comment: str | None = None
     at: AwareDatetime
+    officer: OfficerRef | None = None  # who took the step; optional, added in v1 (see OfficerRef)
 
 
 class DossierOverdue(EventPayload):

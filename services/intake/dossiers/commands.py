@@ -102,7 +102,7 @@ async def _record(
     )
     await ctx.session.flush()
     await audit(ctx, AuditAction.CHANGE, [dossier], {"command": command.value})
-    [appended] = await ctx.outbox.append(ctx.session, event)
+    [appended] = await ctx.outbox.append(ctx.session, with_officer(ctx, event))
     await outbound.after_step(
         ctx.session,
         ctx.outbound,
@@ -115,6 +115,13 @@ async def _record(
         details={**(details or {}), "reason": note},
     )
     return dossier
+
+
+def with_officer(ctx: IntakeContext, event: EventPayload) -> EventPayload:
+    """The event with the acting officer (``ctx.officer``) on it, for every event type that records one."""
+    if "officer" not in type(event).model_fields:
+        return event
+    return event.model_copy(update={"officer": ctx.officer})
 
 
 def _details(dossier: Dossier, **changes: Any) -> None:

@@ -156,6 +156,7 @@ async def receive_dossier(ctx: IntakeContext, data: s.DossierCreate, *, code: st
             due_at=appointment.due_at,
             fees_due_vnd=fees,
             postal_return_requested=data.postal_return_requested,
+            officer=ctx.officer,
         ),
     )
     await outbound.after_receipt(session, ctx.outbound, dossier, str(received.id), ctx.now)
