@@ -173,8 +173,18 @@ MIN_API_KEY_LENGTH = 32
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 DEMO_KEYS: dict[str, dict[str, Any]] = {
-    "dev-desk": {"subject": "demo.desk", "name": "Nguyễn Thị Mai", "title": "Công chức Bộ phận Một cửa", "roles": [Role.DESK_OFFICER]},
-    "dev-handler": {"subject": "demo.handler", "name": "Trần Văn Hùng", "title": "Chuyên viên", "roles": [Role.HANDLER]},
+    "dev-desk": {
+        "subject": "demo.desk",
+        "name": "Nguyễn Thị Mai",
+        "title": "Công chức Bộ phận Một cửa",
+        "roles": [Role.DESK_OFFICER],
+    },
+    "dev-handler": {
+        "subject": "demo.handler",
+        "name": "Trần Văn Hùng",
+        "title": "Chuyên viên",
+        "roles": [Role.HANDLER],
+    },
     "dev-leader": {"subject": "demo.leader", "name": "Lê Văn Nam", "roles": [Role.LEADER]},
     "dev-ops": {"subject": "demo.ops", "name": "Phạm Thị Lan", "roles": [Role.OPS]},
     "dev-portal": {"subject": "demo.portal", "roles": [Role.PORTAL]},

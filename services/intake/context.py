@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.app import DBSession, Runtime, RuntimeDep
 from libs.common.auth import CurrentPrincipal, Principal, Role, require
-from libs.common.contract import OfficerRef
 from libs.common.calendar import WorkingCalendar
+from libs.common.contract import OfficerRef
 from libs.common.errors import field_error
 from libs.common.logging import correlation_id
 from libs.common.messaging.outbox import Outbox

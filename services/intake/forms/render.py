@@ -65,6 +65,8 @@ def form_01_copies(copy: Form01Copy) -> tuple[str, ...]:
     if copy is Form01Copy.BOTH:
         return FORM_01_COPIES
     return (FORM_01_COPIES[0 if copy is Form01Copy.APPLICANT else 1],)
+
+
 COPY_LINKS = {Form01Copy.APPLICANT: "Liên 1", Form01Copy.FILE: "Liên 2", Form01Copy.BOTH: "Cả hai liên"}
 
 

@@ -58,9 +58,7 @@ FORM_ERRORS: dict[int | str, dict[str, Any]] = {
 PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}, "description": "the PDF"}}
 
 
-async def _form_html(
-    number: str, dossier: Dossier, session: DBSession, rt: RuntimeDep, copy: forms.Form01Copy
-) -> str:
+async def _form_html(number: str, dossier: Dossier, session: DBSession, rt: RuntimeDep, copy: forms.Form01Copy) -> str:
     forms.check_form_number(number)
     steps = await dossiers.steps(session, dossier.code) if number in ("02", "03", "05") else []
     agencies = await replica.agencies(session, forms.agency_codes(dossier, steps))

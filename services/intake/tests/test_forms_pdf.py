@@ -1,5 +1,5 @@
-"""Forms as PDF: form 01 on one A5 page (six components included; each copy or both on request), the QR code to the citizen's page,
-agency names as they were at receipt, the officer's name, the tracking book on A4 landscape."""
+"""Forms as PDF: form 01 on one A5 page (six components included; each copy or both on request), the QR code to the
+citizen's page, agency names as they were at receipt, the officer's name, the tracking book on A4 landscape."""
 
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ class TestForm01Pdf:
         assert [e["field"] for e in bad.json()["errors"]] == ["copy"]
 
     async def test_a_longer_list_repeats_the_table_header(self, client: httpx.AsyncClient, intake_url: str) -> None:
-        many = [DocumentComponent(code=f"C{n}", name=f"Giấy tờ kèm theo số {n:02d} theo quy định") for n in range(1, 31)]
+        many = [DocumentComponent(code=f"C{n}", name=f"Giấy tờ kèm theo số {n:02d}") for n in range(1, 31)]
         code = await self._six(client, intake_url, many)
         facts = inspect_pdf(await _pdf(client, f"/dossiers/{code}/forms/01.pdf"))
         assert facts.pages >= 2

@@ -12,9 +12,9 @@ import pytest
 
 from libs.common.auth import Principal, Role
 from libs.common.contract import OfficerRef
+from libs.common.testing import AUTH
 from services.intake.context import IntakeContext
 from services.intake.tests.support import dossier, dossier_in, events_of, receive, send
-from libs.common.testing import AUTH
 
 DESK = {"id": "demo.desk", "display_name": "Nguyễn Thị Mai", "title": "Công chức Bộ phận Một cửa"}
 HANDLER = {"id": "demo.handler", "display_name": "Trần Văn Hùng", "title": "Chuyên viên"}
