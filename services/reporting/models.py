@@ -93,6 +93,11 @@ class DossierFact(Base):
     rated_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime(), index=True)
     rating: Mapped[str | None] = mapped_column(String(16))
     synced_to_portal_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())
+    # the officer's opaque account id and name (public servants acting in office), never an identity number
+    received_by_id: Mapped[str | None] = mapped_column(String(200))
+    received_by_name: Mapped[str | None] = mapped_column(String(200))
+    finished_by_id: Mapped[str | None] = mapped_column(String(200))
+    finished_by_name: Mapped[str | None] = mapped_column(String(200))
     components: Mapped[int] = mapped_column(Integer)
     electronic_components: Mapped[int] = mapped_column(Integer)
     must_digitise: Mapped[int] = mapped_column(Integer)

@@ -297,3 +297,38 @@ class LedgerEventRead(BaseModel):
 class DossierFactRead(BaseModel):
     fact: dict[str, Any] = Field(description="the fact row's columns (identity codes hashed)")
     events: list[LedgerEventRead]
+
+
+class LateCounts(BaseModel):
+    on_time: int = Field(description="finished in the month early or on time")
+    late: int = Field(description="finished in the month late")
+    overdue: int = Field(description="in progress and overdue at the month's end (agencies only)")
+    late_total: int = Field(description="late + overdue")
+    counted: int = Field(description="on_time + late_total")
+    late_share: float = Field(description="late_total / counted, in percent")
+
+
+class LateAgency(LateCounts):
+    agency_code: str | None
+    agency_name: str
+
+
+class LateOfficer(LateCounts):
+    officer_id: str | None = Field(description="the principal's opaque subject; null: unknown (before the field)")
+    officer_name: str = Field(description='the officer\'s name as signed in, or "Không rõ" (unknown)')
+    known: bool
+    agency_code: str | None
+    agency_name: str
+
+
+class LateList(BaseModel):
+    """The month's list of late agencies and officers (docs/reporting.md, "Late agencies and officers")."""
+
+    report: str = Field(examples=["late_list"])
+    period: WindowRead
+    complete: bool = Field(description="false while the month is still under way (counted up to now)")
+    scope: dict[str, str | None]
+    attribution: str
+    generated_at: str
+    agencies: list[LateAgency]
+    officers: list[LateOfficer]

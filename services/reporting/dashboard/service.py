@@ -24,9 +24,6 @@ from services.reporting.reports.results_form import level_label
 from services.reporting.reports.scope import Scope
 
 TREND_INDICATORS = ("on_time_rate", "online_intake_rate", "e_result_rate", "digitised_intake_rate", "satisfaction_rate")
-OFFICER_NOTE = (
-    "Danh sách cán bộ chậm muộn chưa có: các sự kiện hiện chưa ghi cán bộ thực hiện, nên hệ thống không nêu tên ai."
-)
 WINDOW_VI = {
     WindowSystem.OFFICIAL: "khung thời gian chính thức (Nghị định 09/2019/NĐ-CP: từ ngày 15 tháng trước đến ngày 14)",
     WindowSystem.CALENDAR: "theo lịch (từ ngày 1 đến cuối tháng)",
@@ -115,7 +112,6 @@ async def build(
         "scope_label": scope_label(view, agencies),
         "province": province_name,
         "generated_at": at.isoformat(),
-        "officer_note": OFFICER_NOTE,
     }
     compliance = None
     if view.plan_id and ("targets" in cards or "forecast" in cards) and view.procedure is None:
@@ -143,7 +139,7 @@ async def build(
     if "deadlines" in cards:
         data["deadlines"] = await _deadlines(session, scope, at, calendar, agencies)
     if "late" in cards:
-        data["late"] = await _late_agencies(session, view, at, province_name)
+        data["late"] = await _late_list(session, view, at)
     if "forecast" in cards and compliance is not None:
         data["forecast"] = _forecasts(
             data["section"],
@@ -268,37 +264,22 @@ async def _deadlines(
     }
 
 
-async def _late_agencies(session: AsyncSession, view: View, at: datetime, province_name: str) -> list[dict[str, Any]]:
-    """Per month of the year so far: agencies with dossiers finished late in the month or overdue at its end
-    (Biểu 06 columns 10 and 13, the same counts as the results form)."""
-    out = []
-    for n in range(1, 13):
-        w = window(view.window_system, PeriodKind.MONTH, view.year, n)
-        if w.start > at:
-            break
-        form = await reports.results_form(
-            session,
-            period=w,
-            agency=view.agency,
-            level=None if view.agency else view.level,
-            province_name=province_name,
-            at=at,
-        )
-        agencies = [
-            {
-                "label": r["label"],
-                "code": r["key"],
-                "late": r["resolved_late"],
-                "overdue": r["in_progress_overdue"],
-                "resolved": r["resolved_total"],
-            }
-            for block in form["by_agency"]["levels"]
-            for r in block["rows"]
-            if r["resolved_late"] or r["in_progress_overdue"]
-        ]
-        agencies.sort(key=lambda a: (-(a["late"] + a["overdue"]), a["label"]))
-        out.append({"month": w.describe(), "agencies": agencies})
-    return out
+def late_month(view: View, at: datetime) -> Window:
+    """The month of the late list: the view's month, else the latest month of the view's quarter or year whose
+    window has started by ``at`` (the first one if none has)."""
+    if view.month:
+        return window(view.window_system, PeriodKind.MONTH, view.year, view.month)
+    numbers = range(3 * view.quarter - 2, 3 * view.quarter + 1) if view.quarter else range(1, 13)
+    months = [window(view.window_system, PeriodKind.MONTH, view.year, n) for n in numbers]
+    started = [w for w in months if w.start <= at]
+    return started[-1] if started else months[0]
+
+
+async def _late_list(session: AsyncSession, view: View, at: datetime) -> dict[str, Any]:
+    """The monthly list of late agencies and officers (``reports.late_list``) for the view's scope."""
+    return await reports.late_list_report(
+        session, period=late_month(view, at), agency=view.agency, level=None if view.agency else view.level, at=at
+    )
 
 
 def _forecasts(section: dict[str, Any], elapsed: int) -> list[dict[str, Any]]:
@@ -397,17 +378,34 @@ def card_tables(card: str, data: dict[str, Any]) -> list[Table]:
             Table("Quá hạn", scope, headings, listed(d["overdue"])),
         ]
     if card == "late":
-        rows = [
-            [m["month"], a["label"], a["code"], a["late"], a["overdue"]] for m in data["late"] for a in m["agencies"]
+        late = data["late"]
+        month = late["period"]["description"]
+        counts = ["Đúng hạn, trước hạn", "Quá hạn", "Đang quá hạn cuối tháng", "Tỷ lệ chậm muộn"]
+        agencies = [
+            [month, a["agency_name"], a["agency_code"], a["on_time"], a["late"], a["overdue"], a["late_share"] / 100]
+            for a in late["agencies"]
+        ]
+        officers = [
+            [month, o["officer_name"], o["agency_name"], o["on_time"], o["late"], o["late_share"] / 100]
+            for o in late["officers"]
         ]
         return [
             Table(
-                "Cơ quan chậm muộn theo tháng",
+                "Cơ quan chậm muộn",
                 scope,
-                ["Tháng", "Cơ quan", "Mã", "Giải quyết quá hạn", "Đang quá hạn cuối tháng"],
-                rows,
-                note=OFFICER_NOTE,
-            )
+                ["Tháng", "Cơ quan", "Mã", *counts],
+                agencies,
+                {6: PERCENT_FORMAT},
+                note=late["attribution"],
+            ),
+            Table(
+                "Cán bộ chậm muộn",
+                scope,
+                ["Tháng", "Cán bộ", "Cơ quan", counts[0], counts[1], counts[3]],
+                officers,
+                {5: PERCENT_FORMAT},
+                note=late["attribution"],
+            ),
         ]
     if card == "forecast":
         rows = [

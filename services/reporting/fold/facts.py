@@ -132,6 +132,12 @@ class DossierFact:
     rating: str | None = None
     # when the national portal first accepted the dossier's record (DongBoHoSoMC): the 766 "synchronised" input
     synced_to_portal_at: datetime | None = None
+    # The officers on the receipt and on the finishing event (docs/reporting.md, "Late agencies and officers"): the
+    # principal's opaque subject and name; None for events recorded before the contract carried an officer
+    received_by_id: str | None = None
+    received_by_name: str | None = None
+    finished_by_id: str | None = None
+    finished_by_name: str | None = None
     components: int = 0
     electronic_components: int = 0
     must_digitise: int = 0
@@ -216,9 +222,18 @@ def _receipt(receipt: LedgerEvent) -> Fields:
         "identified": bool(applicant.get("identified_by_vneid")),
         "initial_due_at": opt_instant(d.get("due_at")),
         "postal_return_requested": bool(d.get("postal_return_requested")),
+        **_officer(d, "received_by"),
         "components": len(components),
         "electronic_components": sum(1 for c in components if c.get("form") in ("electronic", "warehouse")),
     }
+
+
+def _officer(data: Any, prefix: str) -> Fields:
+    """The officer an event names, as ``<prefix>_id`` / ``<prefix>_name``; nothing when it names none."""
+    officer = data.get("officer")
+    if not isinstance(officer, dict) or not officer.get("id"):
+        return {}
+    return {f"{prefix}_id": str(officer["id"]), f"{prefix}_name": officer.get("display_name") or None}
 
 
 def _documents(events: list[LedgerEvent], receipt: LedgerEvent | None) -> Fields:
@@ -290,6 +305,7 @@ def _finish(events: list[LedgerEvent], *, due_at: datetime | None, supplement_re
         # The finishing event states the due time in force (refusals and stops since the field was added).
         due_at = opt_instant(finish.data.get("due_at")) or due_at
         f["closed_at"] = finish.at
+        f.update(_officer(finish.data, "finished_by"))
         published = finish.data.get("outcome")
         if published:  # intake's verdict, the one owner of the rule
             f["outcome"] = published

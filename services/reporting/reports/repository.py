@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.common.auth import AgencyScope
 from services.reporting import models as m
 from services.reporting.models import agency_t, fact_t, payment_t, procedure_t, visit_t
+from services.reporting.reports import late_list
 from services.reporting.reports.indicators import (
     DOSSIER_FLAGS,
     PROCEDURE_FLAGS,
@@ -25,7 +26,16 @@ from services.reporting.reports.indicators import (
 )
 from services.reporting.reports.periods import Window
 from services.reporting.reports.scope import Scope
-from services.reporting.reports.sql import count_if, flag_conditions, in_window, parts, relevant, scope_where
+from services.reporting.reports.sql import (
+    count_if,
+    flag_conditions,
+    in_progress_at,
+    in_window,
+    overdue_at,
+    parts,
+    relevant,
+    scope_where,
+)
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -298,3 +308,41 @@ async def desk_dossiers(session: AsyncSession, w: Window, scope: Scope) -> list[
         .order_by(t.c.dossier_code)
     )
     return list(rows.scalars())
+
+
+async def late_list_rows(session: AsyncSession, w: Window, where: Scope | None) -> list[late_list.MonthRow]:
+    """The dossiers of the month's list of late agencies and officers: finished in ``w``, or in progress and overdue
+    at its end (the same conditions as Biểu 06's columns), within the handling-agency scope."""
+    t = fact_t
+    overdue_end = and_(in_progress_at(t, w.end), overdue_at(t, w.end))
+    finished = in_window(w, t.c.finished_at)
+    rows = await session.execute(
+        select(
+            t.c.dossier_code,
+            t.c.handling_agency_code,
+            t.c.finished_at,
+            t.c.outcome,
+            overdue_end.label("overdue_end"),
+            t.c.finished_by_id,
+            t.c.finished_by_name,
+        )
+        .where(
+            relevant(w, t),
+            or_(finished, overdue_end),
+            *scope_where(where, t.c.handling_level, t.c.handling_agency_code, t.c.sector_code, t.c.procedure_code),
+        )
+        .order_by(t.c.dossier_code)
+    )
+    return [
+        late_list.MonthRow(
+            dossier_code=r.dossier_code,
+            agency_code=r.handling_agency_code,
+            # a dossier finished after the month's end but overdue at it counts as overdue, not as finished
+            finished_at=r.finished_at if r.finished_at is not None and r.finished_at < w.end else None,
+            outcome=r.outcome,
+            overdue_at_end=bool(r.overdue_end),
+            officer_id=r.finished_by_id,
+            officer_name=r.finished_by_name,
+        )
+        for r in rows.all()
+    ]

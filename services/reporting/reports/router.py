@@ -27,6 +27,7 @@ from services.reporting.schemas import (
     Index766Report,
     IndicatorDefRead,
     IndicatorReport,
+    LateList,
     ParityReport,
     PeriodRead,
     ResultsForm,
@@ -226,6 +227,33 @@ async def results_form(
         return _file(pdf, PDF_MEDIA_TYPE, f"{name}.pdf")
     form["figures"] = await closing.figures_status(session, period)
     return ResultsForm.model_validate(form)
+
+
+@router.get("/reports/late-list", tags=["reports"], operation_id="late_list")
+async def late_list(
+    session: DBSession,
+    _: Reader,
+    agency: ScopedAgency,
+    at: Now,
+    year: Annotated[int, Query(ge=2000, le=2100, description="the month's year")],
+    month: Annotated[int, Query(ge=1, le=12, description="the month, 1–12")],
+    window_system: Annotated[
+        WindowSystem,
+        Query(alias="window", description="official: Decree 09/2019 cut-off (15th–14th); calendar: calendar months"),
+    ] = WindowSystem.OFFICIAL,
+    level: LevelQ = None,
+) -> LateList:
+    """The monthly list of late agencies and officers: each handling agency and each officer with a late dossier in
+    the month, their on-time and late counts and the late share, worst first. Agencies count dossiers finished in
+    the month and those overdue at its end; officers, the dossiers whose finishing step they recorded. Steps
+    recorded before events named their officer count under "Không rõ" (unknown). The dashboard's card of the same
+    name exports it as CSV, XLSX and PDF."""
+    if window_system is WindowSystem.CUSTOM:
+        raise PeriodInvalid("window is official or calendar", errors=[field_error(("window",), "invalid")])
+    report = await service.late_list_report(
+        session, period=window(window_system, PeriodKind.MONTH, year, month), agency=agency, level=level, at=at
+    )
+    return LateList.model_validate(report)
 
 
 @router.get("/reports/periods", tags=["reports"], operation_id="report_periods")

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.reporting.errors import AgencyUnknown, IndicatorUnknown, PlanYearNotCovered
 from services.reporting.plans.service import get_plan
 from services.reporting.reports import compliance as c
-from services.reporting.reports import index766, repository
+from services.reporting.reports import index766, late_list, repository
 from services.reporting.reports.definitions import INDICATORS, Basis
 from services.reporting.reports.indicators import GroupedData, evaluate, procedure_members
 from services.reporting.reports.periods import Window
@@ -320,4 +320,24 @@ async def index_766(
         "given over the points assessed as well",
         "generated_at": at.isoformat(),
         "sections": sections,
+    }
+
+
+async def late_list_report(
+    session: AsyncSession, *, period: Window, agency: str | None, level: str | None, at: datetime
+) -> dict[str, Any]:
+    """The month's list of late agencies and officers within a handling-agency scope (``late_list``)."""
+    scope = request_scope(agency=agency, level=None if agency else level)
+    rows = await repository.late_list_rows(session, period, scope)
+    agencies = await repository.agency_infos(session)
+    listed = late_list.late_list(rows, {code: a.name for code, a in agencies.items()})
+    return {
+        "report": "late_list",
+        "period": window_dict(period),
+        # a month still under way is counted up to now, and said so
+        "complete": period.end <= at,
+        "scope": {"agency": agency, "level": None if agency else level},
+        "attribution": late_list.ATTRIBUTION_VI,
+        "generated_at": at.isoformat(),
+        **listed,
     }

@@ -116,8 +116,9 @@ class TestDashboardPage:
         assert '<svg class="chart"' in page and "T1" in page
         assert "Quyết định 766/QĐ-TTg" in page and "không có dữ liệu" in page
         assert "Wilson" in page and "Dự báo cả năm 2024" in page
-        assert "chưa ghi cán bộ thực hiện" in page
-        assert "UBND xã Tam Tiến" in page  # G overdue at the end of Feb and Mar 2024
+        # the late list of the quarter's last month (15/02–14/03/2024): G overdue at its end; no officer finished late
+        assert "Danh sách cơ quan, cán bộ chậm muộn — Tháng 03/2024" in page
+        assert "UBND xã Tam Tiến" in page and "Không có cán bộ nào giải quyết hồ sơ quá hạn" in page
         # still open long after their due time (the clock is today): F and G are overdue, neither apologised
         assert "000.21.31.H56-240220-0001" in page and "000.00.21.H56-240301-0001" in page
         # every card offers its exports
