@@ -105,6 +105,26 @@ class Desk:
     receives: tuple[tuple[str, str], ...]  # (procedure code, handling agency code)
 
 
+# Each agency's invented officers (SAMPLE DATA): desk officers who receive, transfer and return, and specialists who
+# decide, each at their own pace (how often their results come late, against an average of one), so the monthly list
+# of late agencies and officers has something to rank.
+DESK_OFFICERS = 2
+SPECIALIST_PACES = (0.4, 0.9, 1.7)
+
+
+@functools.cache
+def _officers(agency_code: str) -> tuple[tuple[dict[str, Any], ...], tuple[tuple[dict[str, Any], float], ...]]:
+    rng = random.Random(f"officers:{agency_code}")
+
+    def officer(role: str, n: int, title: str) -> dict[str, Any]:
+        name = f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"
+        return {"id": f"demo.{agency_code}.{role}{n}", "display_name": name, "title": title}
+
+    desk = tuple(officer("mc", n, "Công chức Bộ phận Một cửa") for n in range(1, DESK_OFFICERS + 1))
+    specialists = tuple((officer("cv", n, "Chuyên viên"), pace) for n, pace in enumerate(SPECIALIST_PACES, start=1))
+    return desk, specialists
+
+
 def _working_calendar() -> WorkingCalendar:
     return WorkingCalendar.from_settings(CalendarSettings())
 
@@ -235,36 +255,42 @@ def _dossier(
         "desk": None if channel == "online" else rng.choice(desk.counters),
         "at": at.isoformat(),
     }
+    clerk = rng.choice(_officers(desk.agency_code)[0])
+    specialist, pace = rng.choice(_officers(handling)[1])
+    if channel != "online":  # an online dossier arrives through the portal: no officer receives it
+        row["officer"] = clerk
     steps: list[dict[str, Any]] = []
     due = cal.due_at(at, _limit(procedure))
     clock = at
 
-    def step(command: str, when: datetime, **body: Any) -> bool:
+    def step(command: str, when: datetime, officer: dict[str, Any] | None = None, **body: Any) -> bool:
         if when >= now:
             return False
-        steps.append({"command": command, "at": when.isoformat(), **body})
+        steps.append({"command": command, "at": when.isoformat(), **body, **({"officer": officer} if officer else {})})
         return True
 
     roll = rng.random()
     if roll < 0.015:
-        step("withdraw", clock + timedelta(hours=rng.randint(2, 30)), reason="Công dân xin rút hồ sơ")
+        step("withdraw", clock + timedelta(hours=rng.randint(2, 30)), clerk, reason="Công dân xin rút hồ sơ")
         row["steps"] = steps
         return row
     if handling != desk.agency_code or rng.random() < 0.3:
         clock = _after(cal, clock, rng.uniform(0.05, 0.3))
         mode = "paper" if rng.random() < 0.1 else "electronic"
-        step("transfer", clock, to_agency_code=handling, step="Thẩm định hồ sơ", mode=mode)
+        step("transfer", clock, clerk, to_agency_code=handling, step="Thẩm định hồ sơ", mode=mode)
     if roll < 0.035:
-        step("refuse", _after(cal, clock, rng.uniform(0.3, 1.5)), reason=REFUSAL)
+        step("refuse", _after(cal, clock, rng.uniform(0.3, 1.5)), specialist, reason=REFUSAL)
         row["steps"] = steps
         return row
     if rng.random() < 0.08 and _limit(procedure).unit is LimitUnit.WORKING_DAYS and _limit(procedure).amount >= 3:
         asked = _after(cal, clock, rng.uniform(0.3, 1.0))
-        if not step("request_supplement", asked, items=[rng.choice(SUPPLEMENT_ITEMS)], reason="Thiếu giấy tờ"):
+        if not step(
+            "request_supplement", asked, specialist, items=[rng.choice(SUPPLEMENT_ITEMS)], reason="Thiếu giấy tờ"
+        ):
             row["steps"] = steps
             return row
         back = _after(cal, asked, rng.uniform(1.0, 5.0))
-        if not step("receive_supplement", back):
+        if not step("receive_supplement", back, clerk):
             row["steps"] = steps
             return row
         due = cal.paused_due_at(due, [(asked, back)])
@@ -272,29 +298,30 @@ def _dossier(
     # When the result is issued, relative to the due time in force: mostly early, some on the day, some late.
     fate = rng.random()
     span = max((due - clock).total_seconds() / 3600, 1.0)
-    if fate < 0.08:
+    late_share = 0.08 * pace
+    if fate < late_share:
         finished = _after(cal, due, rng.uniform(0.3, 4.0))
         if rng.random() < 0.6:
             # two hours before the due time (within its last working day), never before the previous step
             apology = max(due - timedelta(hours=2), clock + timedelta(minutes=5))
-            step("apologise", apology, reason=APOLOGY, new_due_at=_after(cal, due, 5).isoformat())
-    elif fate < 0.22:
+            step("apologise", apology, specialist, reason=APOLOGY, new_due_at=_after(cal, due, 5).isoformat())
+    elif fate < late_share + 0.14:
         finished = due - timedelta(minutes=rng.randint(15, 120))
     else:
         finished = clock + timedelta(hours=span * rng.uniform(0.2, 0.75))
     finished = max(finished, clock + timedelta(minutes=30))
     electronic = channel == "online" or rng.random() < 0.4
     decision = "approved" if rng.random() < 0.97 else "denied"
-    if not step("resolve", finished, decision=decision, electronic_result=electronic):
+    if not step("resolve", finished, specialist, decision=decision, electronic_result=electronic):
         row["steps"] = steps
         return row
     if finished > due and rng.random() < 0.5:
-        step("explain", finished + timedelta(hours=1), cause=CAUSE)
+        step("explain", finished + timedelta(hours=1), specialist, cause=CAUSE)
     returned = finished + timedelta(hours=rng.randint(1, 60))
     channel_back = (
         "electronic" if electronic and channel == "online" else ("postal" if rng.random() < 0.05 else "counter")
     )
-    if step("return", returned, channel=channel_back) and rng.random() < 0.35:
+    if step("return", returned, clerk, channel=channel_back) and rng.random() < 0.35:
         rating = rng.choices(["very_satisfied", "satisfied", "unsatisfied"], [70, 25, 5])[0]
         step("rate", returned + timedelta(minutes=rng.randint(1, 600)), rating=rating)
     row["steps"] = steps

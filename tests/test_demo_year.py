@@ -32,6 +32,10 @@ def test_rows_are_deterministic() -> None:
     commands = Counter(step["command"] for r in first for step in r.get("steps", []))
     assert {"transfer", "resolve", "return", "rate"} <= set(commands)
     assert Counter(r["channel"] for r in first)["online"] > 50
+    # invented officers (opaque ids) receive at the desk and take the steps; the portal's online receipts name none
+    assert all(("officer" in r) == (r["channel"] != "online") for r in first)
+    resolvers = {s["officer"]["id"] for r in first for s in r.get("steps", []) if s["command"] == "resolve"}
+    assert len(resolvers) > 10 and all(i.startswith("demo.") for i in resolvers)
 
 
 @pytest.mark.asyncio

@@ -46,8 +46,10 @@ class IntakeContext:
     correlation_id: str | None
     calendar: WorkingCalendar
     now: datetime
-    # False while an import replays history: the importer did not take those steps, and who did is not known.
-    records_officer: bool = True
+    # While an import replays history: the steps were taken by whoever the history names (imported_officer), or by
+    # someone unknown — never by the importer.
+    importing: bool = False
+    imported_officer: OfficerRef | None = None
 
     @property
     def outbox(self) -> Outbox:
@@ -61,20 +63,23 @@ class IntakeContext:
 
     @property
     def actor(self) -> str:
-        """Who acts, as recorded on the control sheet and the steps."""
-        return self.principal.subject
+        """Who acts, as recorded on the control sheet and the steps (an imported step: the officer it names)."""
+        return self.imported_officer.id if self.imported_officer else self.principal.subject
 
     @property
     def actor_name(self) -> str:
         """The acting officer's name as the forms print it: the principal's display name, else its subject."""
-        return self.principal.name
+        return self.imported_officer.display_name if self.imported_officer else self.principal.name
 
     @property
     def officer(self) -> OfficerRef | None:
         """The officer taking the step, for the event (docs/intake.md, "Acting officer"): None when the caller is an
-        integration (the portal acts for the applicant; no officer does) and for imported history."""
+        integration (the portal acts for the applicant; no officer does); for imported history, the officer the
+        history names, if any."""
+        if self.importing:
+            return self.imported_officer
         p = self.principal
-        if not self.records_officer or not p.roles & frozenset(STAFF):
+        if not p.roles & frozenset(STAFF):
             return None
         return OfficerRef(id=p.subject, display_name=p.name, title=p.title or None)
 

@@ -112,7 +112,7 @@ class OfficerRef(BaseModel):
     principal's subject, an opaque account id (identity provider or API key), never an identity number.
 
     Optional on every event of an officer's step in intake, added in v1: None on events recorded before the field
-    existed, on steps taken by an integration (the portal) and on history replayed from an import — never a guess."""
+    existed, on steps taken by an integration (the portal) and on imported history that names nobody — never a guess."""
 
     model_config = ConfigDict(frozen=True)
     id: str

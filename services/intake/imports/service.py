@@ -21,6 +21,11 @@ def _validation_errors(exc: ValidationError, prefix: tuple[str | int, ...] = ())
     return [field_error((*prefix, *err["loc"]), err["msg"], err["type"]) for err in exc.errors()]
 
 
+def _as(ctx: IntakeContext, officer: s.ImportOfficer | None) -> IntakeContext:
+    """The context of one replayed step: the officer the history names for it, else nobody (not the importer)."""
+    return replace(ctx, importing=True, imported_officer=officer.ref() if officer else None)
+
+
 async def import_row(ctx: IntakeContext, raw: Any) -> str:
     """Receive one historical dossier and replay its steps; raises on the first problem."""
     if isinstance(raw, dict) and "__unparsable__" in raw:
@@ -31,17 +36,18 @@ async def import_row(ctx: IntakeContext, raw: Any) -> str:
         raise CommandRejected("Invalid row", errors=_validation_errors(exc)) from exc
     if row.at.tzinfo is None:
         raise CommandRejected("Invalid row", errors=[field_error(("at",), "must carry a time zone")])
-    data = DossierCreate.model_validate(row.model_dump(exclude={"code", "steps"}))
-    dossier = await receipt.receive_dossier(ctx, data, code=row.code)
+    data = DossierCreate.model_validate(row.model_dump(exclude={"code", "steps", "officer"}))
+    dossier = await receipt.receive_dossier(_as(ctx, row.officer), data, code=row.code)
     for index, raw_step in enumerate(row.steps):
         try:
-            command = ImportStep.model_validate(raw_step).command
+            step = ImportStep.model_validate(raw_step)
+            command = step.command
             model, handler = COMMANDS[command]
-            body = model.model_validate({k: v for k, v in raw_step.items() if k != "command"})
+            body = model.model_validate({k: v for k, v in raw_step.items() if k not in ("command", "officer")})
         except ValidationError as exc:
             raise CommandRejected(f"Invalid step {index}", errors=_validation_errors(exc, ("steps", index))) from exc
         try:
-            await handler(ctx, dossier.code, body)
+            await handler(_as(ctx, step.officer), dossier.code, body)
         except DomainError as exc:
             exc.detail = f"step {index} ({command.value}): {exc.detail}"
             raise
@@ -50,8 +56,6 @@ async def import_row(ctx: IntakeContext, raw: Any) -> str:
 
 async def import_dossiers(ctx: IntakeContext, rows: list[Any]) -> s.ImportReport:
     """Each row in its own SAVEPOINT: a bad row is reported and rolled back, the good ones stay."""
-    # The importer replays steps others took: the events name no officer rather than the importer.
-    ctx = replace(ctx, records_officer=False)
     results: list[s.ImportRowResult] = []
     for number, raw in enumerate(rows, start=1):
         try:

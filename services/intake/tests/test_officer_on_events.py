@@ -43,7 +43,14 @@ def test_the_officer_comes_from_the_principal() -> None:
     assert _ctx(nameless).officer == OfficerRef(id="kc-9", display_name="kc-9", title=None)
     portal = Principal(subject="cong-dvc", roles=frozenset({Role.PORTAL}), display_name="Cổng DVC")
     assert _ctx(portal).officer is None
-    assert _ctx(officer, records_officer=False).officer is None
+    # replaying history: the officer the history names, else nobody — never the importer
+    assert _ctx(officer, importing=True).officer is None
+    named = OfficerRef(id="hs-42", display_name="Lý Văn Tư")
+    assert _ctx(officer, importing=True, imported_officer=named).officer == named
+    assert (_ctx(officer, importing=True, imported_officer=named).actor_name, _ctx(officer).actor_name) == (
+        "Lý Văn Tư",
+        "Đỗ Thu Hà",
+    )
 
 
 @pytest.mark.asyncio
@@ -98,3 +105,25 @@ class TestEvents:
         # the same steps taken live name the officer: the import, not the command, leaves it out
         live = await receive(client)
         assert [d["officer"] for _, d in await events_of(intake_url, live)] == [DESK]
+
+    async def test_imported_history_may_name_its_officers(self, client: httpx.AsyncClient, intake_url: str) -> None:
+        clerk = {"id": "hs.desk.7", "display_name": "Lò Thị Xuân", "title": "Công chức Bộ phận Một cửa"}
+        row = dossier(code="000.00.00.H56-260302-0078", officer=clerk)
+        row["steps"] = [
+            {"command": "transfer", "to_agency_code": "000.17.22.H56", "at": "2026-03-02T10:00:00+07:00",
+             "officer": clerk},
+            {"command": "resolve", "decision": "approved", "electronic_result": True,
+             "at": "2026-03-04T15:00:00+07:00"},
+        ]  # fmt: skip
+        bad = dossier(code="000.00.00.H56-260302-0079", officer={"id": "001204012345", "display_name": "X"})
+        body = "\n".join(json.dumps(r, ensure_ascii=False) for r in (row, bad))
+        response = await client.post(
+            "/imports/dossiers", content=body.encode(), headers={**AUTH["ops"], "content-type": "application/x-ndjson"}
+        )
+        report = response.json()
+        assert (report["accepted"], report["rejected"]) == (1, 1), response.text
+        assert report["rows"][1]["errors"][0]["field"] == "officer.id"  # an identity number is no account id
+        officers = {n: d["officer"] for n, d in await events_of(intake_url, "000.00.00.H56-260302-0078")}
+        assert officers == {"dossier.received": clerk, "dossier.transferred": clerk, "dossier.resolved": None}
+        form = (await client.get("/dossiers/000.00.00.H56-260302-0078/forms/01.html", headers=AUTH["desk"])).text
+        assert "Lò Thị Xuân" in form  # the receipt prints who received it, not the importer
