@@ -82,6 +82,8 @@ async def test_dossiers_reach_reporting_through_an_outage_and_a_full_redelivery(
                 assert code is not None
                 seen = await eventually(lambda c=code: fact(c), timeout=30, what=f"fact of {code}")
                 assert seen["channel"] == "online" and seen["handling_agency_code"] == AGENCY
+                # the acting officer crosses the broker: the desk officer's account id and name, nothing else
+                assert (seen["received_by_id"], seen["received_by_name"]) == ("demo.desk", "Nguyễn Thị Mai")
 
             # Broker down: intake keeps receiving; the events wait in its outbox.
             await own_broker.stop()
