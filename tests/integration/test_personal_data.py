@@ -115,7 +115,7 @@ async def service_process(service: str, env: dict[str, str], log: Path) -> Async
 
             async def live() -> bool:
                 if process.returncode is not None:
-                    raise AssertionError(f"{service} exited: {log.read_text(errors='replace')[-2000:]}")
+                    raise AssertionError(f"{service} exited with {process.returncode}; its output is in {log}")
                 try:
                     return (await client.get("/healthz")).status_code == 200
                 except httpx.TransportError:
@@ -186,9 +186,7 @@ async def every_record(broker: str, prefix: str) -> list[tuple[str, bytes | None
     consumer = AIOKafkaConsumer(bootstrap_servers=broker, enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or {0})
-        ]
+        partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or {0})]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -234,7 +232,8 @@ async def unpublished(url: str) -> int:
     engine = create_engine(url)
     try:
         async with engine.connect() as conn:
-            return int((await conn.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))).scalar_one())
+            waiting = await conn.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
+            return int(waiting.scalar_one())
     finally:
         await engine.dispose()
 
@@ -266,7 +265,9 @@ async def test_a_dossiers_whole_life_leaves_no_personal_data_in_clear(
                 "kind": "person", "id_code": IDENTITY, "name": NAME, "identified_by_vneid": True,
                 "address": ADDRESS, "phone": PHONE, "email": EMAIL,
             },
-            "components": [{"code": "GCS", "form": "electronic", "digitised": True}, {"code": "CCCD", "form": "warehouse"}],
+            "components": [
+                {"code": "GCS", "form": "electronic", "digitised": True}, {"code": "CCCD", "form": "warehouse"},
+            ],
             "at": "2026-04-29T10:00:00+07:00",
         }  # fmt: skip
 
@@ -293,7 +294,8 @@ async def test_a_dossiers_whole_life_leaves_no_personal_data_in_clear(
         assert response.status_code == 201, response.text
 
         # Fee and payment at the counter.
-        fees = {"dossier_code": code, "procedure_code": PROCEDURE["code"], "items": [{"name": "Lệ phí", "amount_vnd": 8000, "kind": "charge"}]}  # fmt: skip
+        fees = {"dossier_code": code, "procedure_code": PROCEDURE["code"],
+                "items": [{"name": "Lệ phí", "amount_vnd": 8000, "kind": "charge"}]}  # fmt: skip
         assert (await payments.post("/assessments", json=fees, headers=AUTH["desk"])).status_code == 201
         intent = {"dossier_code": code, "procedure_code": PROCEDURE["code"], "amount_vnd": 8000,
                   "channel": "counter", "provider": "cash"}  # fmt: skip
@@ -312,7 +314,8 @@ async def test_a_dossiers_whole_life_leaves_no_personal_data_in_clear(
             ("result", "handler",
              {"decision": "approved", "electronic_result": True, "at": "2026-05-06T15:00:00+07:00"}),
             ("return", "desk", {"channel": "electronic", "at": "2026-05-06T15:30:00+07:00"}),
-            ("rating", "admin", {"rating": "very_satisfied", "comment": "Nhanh, chu đáo", "at": "2026-05-07T09:00:00+07:00"}),
+            ("rating", "admin",
+             {"rating": "very_satisfied", "comment": "Nhanh, chu đáo", "at": "2026-05-07T09:00:00+07:00"}),
         ]  # fmt: skip
         for path, who, body in steps:
             response = await intake.post(f"/dossiers/{code}/{path}", json=body, headers=AUTH[who])
