@@ -37,8 +37,6 @@ from libs.common.messaging.tables import dead_letter, outbox
 from libs.common.testing import AUTH, eventually, service_database
 from tests.integration.test_catalogue_to_intake import PROCEDURE
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.integration]
-
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("catalogue", "intake", "digitisation", "payments", "reporting")
 AGENCY = "000.01.21.H56"
@@ -238,6 +236,8 @@ async def unpublished(url: str) -> int:
         await engine.dispose()
 
 
+@pytest.mark.asyncio
+@pytest.mark.integration
 async def test_a_dossiers_whole_life_leaves_no_personal_data_in_clear(
     broker: str, topic_prefix: str, tmp_path: Path
 ) -> None:

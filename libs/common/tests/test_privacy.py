@@ -135,7 +135,7 @@ class TestKeyRingSettings:
             ServiceSettings(privacy_keys="not json")
 
     def test_production_refuses_placeholder_or_short_keys(self) -> None:
-        real = {
+        real: dict[str, Any] = {
             "environment": "production",
             "api_keys": '{"' + "a" * 64 + '": {"subject": "s"}}',
             "session_secret": "s" * 40,
