@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from sqlalchemy import MetaData, select, text
+from sqlalchemy import MetaData, inspect, select, text
 
 from libs.common.contract import Topic, topic_name
 from libs.common.db import create_engine
@@ -216,9 +216,9 @@ async def stored_rows(service: str, url: str) -> list[tuple[str, str]]:
                 await conn.run_sync(lambda sync: meta.reflect(sync))
                 tables = list(meta.sorted_tables)
             rows: list[tuple[str, str]] = []
+            present = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
             for table in tables:
-                exists = await conn.run_sync(lambda sync, t=table.name: sync.dialect.has_table(sync, t))
-                if exists:
+                if table.name in present:
                     result = await conn.execute(select(table))
                     rows.extend((f"{service}.{table.name}", repr(tuple(r))) for r in result)
             return rows
@@ -276,6 +276,12 @@ async def test_a_dossiers_whole_life_leaves_no_personal_data_in_clear(
             return str(response.json()["code"]) if response.status_code == 201 else None
 
         code = await eventually(received, timeout=60, what="the procedure replica and a receipt")
+        # A name with a NUL byte fails inside the database driver, whose traceback once printed the statement's
+        # parameters. Intake's schemas do not reject control characters yet (a 500 today, a 422 once they adopt
+        # libs/common/validation.py: issue 9, point 7); either way no log line may carry the number or the name.
+        bad = {**receipt, "applicant": {**receipt["applicant"], "name": NAME + "\x00"}}
+        response = await intake.post("/dossiers", json=bad, headers=AUTH["desk"])
+        assert response.status_code in (422, 500), response.text
         # A look-up by a misspelt identity number in the path: the access log must not print it either.
         await intake.get(f"/dossiers/{IDENTITY}", headers=AUTH["desk"])
 
@@ -337,7 +343,11 @@ async def test_a_dossiers_whole_life_leaves_no_personal_data_in_clear(
 
         await eventually(dead_lettered, timeout=30, what="the malformed event in reporting's dead letters")
         for service in SERVICES:
-            await eventually(lambda u=urls[service]: _zero(unpublished(u)), timeout=30, what=f"{service}'s outbox")
+
+            async def drained(url: str = urls[service]) -> bool:
+                return await unpublished(url) == 0
+
+            await eventually(drained, timeout=30, what=f"{service}'s outbox")
 
         records = await every_record(broker, topic_prefix)
         rows = [row for service in SERVICES for row in await stored_rows(service, urls[service])]
@@ -366,7 +376,3 @@ async def test_a_dossiers_whole_life_leaves_no_personal_data_in_clear(
     access = "\n".join(p.read_text(errors="replace") for p in logs.values())
     assert "/holders/001******527/documents" in access  # the access log was on, and masked
     assert found == [], "\n".join(found)
-
-
-async def _zero(value: Any) -> bool:
-    return bool(await value == 0)
