@@ -197,7 +197,7 @@ async def every_record(broker: str, prefix: str) -> list[tuple[str, bytes | None
             positions = [await consumer.position(tp) for tp in partitions]
             return all(at >= ends[tp] for at, tp in zip(positions, partitions, strict=True))
 
-        await eventually(read_to_end, timeout=30, what="every topic read to its end")
+        await eventually(read_to_end, timeout=60, what="every topic read to its end")
         return records
     finally:
         await consumer.stop()
@@ -275,7 +275,7 @@ async def test_a_dossiers_whole_life_leaves_no_personal_data_in_clear(
             response = await intake.post("/dossiers", json=receipt, headers=AUTH["desk"])
             return str(response.json()["code"]) if response.status_code == 201 else None
 
-        code = await eventually(received, timeout=60, what="the procedure replica and a receipt")
+        code = await eventually(received, timeout=120, what="the procedure replica and a receipt")
         # A name with a NUL byte fails inside the database driver, whose traceback once printed the statement's
         # parameters. Intake's schemas do not reject control characters yet (a 500 today, a 422 once they adopt
         # libs/common/validation.py: issue 9, point 7); either way no log line may carry the number or the name.
@@ -335,19 +335,19 @@ async def test_a_dossiers_whole_life_leaves_no_personal_data_in_clear(
             fact = response.json().get("fact") if response.status_code == 200 else None
             return dict(fact) if fact and fact.get("rating") and fact.get("returned_at") else None
 
-        await eventually(folded_fact, timeout=60, what="reporting's fact of the whole life")
+        await eventually(folded_fact, timeout=120, what="reporting's fact of the whole life")
 
         async def dead_lettered() -> bool:
             rows = await stored_rows("reporting", urls["reporting"])
             return any(where == "reporting.dead_letter" and malformed in row for where, row in rows)
 
-        await eventually(dead_lettered, timeout=30, what="the malformed event in reporting's dead letters")
+        await eventually(dead_lettered, timeout=60, what="the malformed event in reporting's dead letters")
         for service in SERVICES:
 
             async def drained(url: str = urls[service]) -> bool:
                 return await unpublished(url) == 0
 
-            await eventually(drained, timeout=30, what=f"{service}'s outbox")
+            await eventually(drained, timeout=60, what=f"{service}'s outbox")
 
         records = await every_record(broker, topic_prefix)
         rows = [row for service in SERVICES for row in await stored_rows(service, urls[service])]
