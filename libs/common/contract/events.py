@@ -46,7 +46,7 @@ class EventPayload(BaseModel):
 
 # Personal data in the published schema (docs/security.md#personal-data): ``x-personal-data`` says in which form a
 # field carries it. "pseudonym": a keyed pseudonym (<key id>:<HMAC-SHA-256 hex>), never the clear value;
-# "free-text": text a person typed, which may name someone and is never logged or copied to a report.
+# "free-text": text a person typed, which may name someone: consumers never log it.
 PSEUDONYM: dict[str, Any] = {"x-personal-data": "pseudonym"}
 FREE_TEXT: dict[str, Any] = {"x-personal-data": "free-text"}
 PSEUDONYM_PATTERN = r"^[^:]+:[0-9a-f]{64}$"
