@@ -70,12 +70,21 @@ async def fold_templates(url: str) -> dict[str, dict[str, Any]]:
     from bench.common import PSEUDONYM_KEY
     from libs.common.db import create_engine
     from libs.common.messaging.consumer import ConsumerRunner, Message
-    from services.reporting.consumers import consumer_spec
+    from services.reporting.config import ReportingSettings
+    from services.reporting.consumers import consumer_spec, keyed_registry
 
     by_fate = templates()
     engine = create_engine(url)
-    spec = consumer_spec(PSEUDONYM_KEY)
-    runner = ConsumerRunner(name=spec.name, engine=engine, handler=spec.handler, topics=[], bootstrap_servers="x:1")
+    settings = ReportingSettings(pseudonym_key=PSEUDONYM_KEY)
+    spec = consumer_spec(settings)
+    runner = ConsumerRunner(
+        name=spec.name,
+        engine=engine,
+        handler=spec.handler,
+        topics=[],
+        bootstrap_servers="x:1",
+        registry=keyed_registry(settings),
+    )
     codes = {}
     offset = 0
     for fate, envelopes in by_fate.items():

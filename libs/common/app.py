@@ -22,16 +22,18 @@ from libs.common.auth import Authenticator
 from libs.common.clock import SYSTEM_CLOCK, Clock
 from libs.common.contract import Topic, topic_name
 from libs.common.contract.asyncapi import asyncapi_document
+from libs.common.contract.registry import registry as contract_registry
 from libs.common.db import create_engine, session_factory
 from libs.common.errors import UNEXPECTED_RESPONSES, install_problem_handlers
 from libs.common.health import broker_check, database_check, health_router
 from libs.common.limits import BodyLimitProblems
 from libs.common.logging import CorrelationIdMiddleware, configure_logging, get_logger
-from libs.common.messaging.consumer import BatchHandler, ConsumerRunner
+from libs.common.messaging.consumer import BatchHandler, ConsumerRunner, EventHandlers
 from libs.common.messaging.kafka import producer_factory
 from libs.common.messaging.outbox import SESSION_FLAG, Outbox, OutboxRelay
 from libs.common.messaging.security import kafka_client_options
 from libs.common.metrics import MetricsMiddleware, metrics_router
+from libs.common.privacy import Pseudonymizer
 from libs.common.settings import ServiceSettings
 from libs.common.signin import signin_router
 from libs.common.web import mount_static
@@ -54,6 +56,8 @@ class Runtime:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     outbox: Outbox
+    # Pseudonyms of identity numbers for events (libs/common/privacy.py), from the deployment's key ring.
+    pseudonymizer: Pseudonymizer
     clock: Clock = SYSTEM_CLOCK  # where use cases read "now" (rt.clock.now()); tests start the app with another
     relay: OutboxRelay | None = None
     consumers: list[ConsumerRunner] = field(default_factory=list)
@@ -132,6 +136,7 @@ def create_service_app(
             sessions=session_factory(engine),
             outbox=Outbox(source=f"/motcua/{service}", topic_prefix=settings.topic_prefix, clock=clock),
             clock=clock,
+            pseudonymizer=settings.pseudonymizer(),
         )
         app.state.runtime = rt
         app.state.authenticator = Authenticator.from_settings(settings)
@@ -152,19 +157,23 @@ def create_service_app(
                 clock=clock,
             )
             rt.tasks.append(asyncio.create_task(rt.relay.run(), name=f"{service}-relay"))
+            # Old contract versions that carried personal data are upcast with the deployment's keys.
+            keyed = contract_registry.with_pseudonymizer(rt.pseudonymizer)
             for spec in consumers:
+                handler = spec.handler.using(keyed) if isinstance(spec.handler, EventHandlers) else spec.handler
                 runner = ConsumerRunner(
                     name=spec.name,
                     # The group is named after the deployment's topic prefix too: two deployments (or two tests) on
                     # one cluster never join each other's group and rebalance each other.
                     group_id=f"{settings.topic_prefix}.{spec.name}",
                     engine=engine,
-                    handler=spec.handler,
+                    handler=handler,
                     topics=sorted(topic_name(settings.topic_prefix, t) for t in spec.topics),
                     bootstrap_servers=settings.kafka_bootstrap_servers,
                     batch_size=settings.consumer_batch_size,
                     client_options=kafka_options,
                     clock=clock,
+                    registry=keyed,
                 )
                 rt.consumers.append(runner)
                 rt.tasks.append(asyncio.create_task(runner.run(), name=f"{service}-{spec.name}"))

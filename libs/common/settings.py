@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from libs.common.privacy import KeyRing, Pseudonymizer
+
 
 class Environment(StrEnum):
     DEVELOPMENT = "development"
@@ -21,6 +23,8 @@ class Environment(StrEnum):
 
 
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-only-secret"})
+# The key id MOTCUA_PSEUDONYM_KEY stands for when MOTCUA_PRIVACY_KEYS is not set.
+LEGACY_KEY_ID = "k1"
 
 
 class ServiceSettings(BaseSettings):
@@ -118,16 +122,39 @@ class ServiceSettings(BaseSettings):
     public_rate_burst: int = Field(
         10, ge=1, validation_alias=AliasChoices("MOTCUA_PUBLIC_RATE_BURST", "public_rate_burst")
     )
-    # Key of the HMAC that replaces citizens' identity numbers wherever only a pseudonym is needed.
+    # Keys of personal data off the bus (libs/common/privacy.py, docs/security.md#personal-data): a JSON object of
+    # key id -> secret, and the id of the key new pseudonyms and sealed values use. Every service of a deployment
+    # shares them: a consumer upcasting an old event must give the pseudonym the producer gives.
+    privacy_keys: str | None = Field(None, validation_alias=AliasChoices("MOTCUA_PRIVACY_KEYS", "privacy_keys"))
+    privacy_key_id: str = Field("k1", validation_alias=AliasChoices("MOTCUA_PRIVACY_KEY_ID", "privacy_key_id"))
+    # The single key of earlier releases; without MOTCUA_PRIVACY_KEYS it is key id k1 (so the pseudonyms reporting
+    # derived from it stay the same).
     pseudonym_key: str = Field(
         "dev-only-secret", validation_alias=AliasChoices("MOTCUA_PSEUDONYM_KEY", "pseudonym_key")
     )
 
+    def key_ring(self) -> KeyRing:
+        """The deployment's privacy keys: ``MOTCUA_PRIVACY_KEYS``, else ``MOTCUA_PSEUDONYM_KEY`` as key ``k1``."""
+        if self.privacy_keys:
+            return KeyRing.from_config(self.privacy_keys, self.privacy_key_id)
+        return KeyRing({LEGACY_KEY_ID: self.pseudonym_key.encode()}, LEGACY_KEY_ID)
+
+    def pseudonymizer(self) -> Pseudonymizer:
+        return Pseudonymizer(self.key_ring())
+
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> ServiceSettings:
+        try:
+            ring = self.key_ring()
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ValueError(f"MOTCUA_PRIVACY_KEYS / MOTCUA_PRIVACY_KEY_ID: {exc}") from None
         if self.environment is Environment.PRODUCTION:
-            if self.pseudonym_key in PLACEHOLDER_SECRETS:
-                raise ValueError("MOTCUA_PSEUDONYM_KEY must be set to a real secret in production")
+            if not self.privacy_keys and self.pseudonym_key in PLACEHOLDER_SECRETS:
+                raise ValueError("MOTCUA_PRIVACY_KEYS (or MOTCUA_PSEUDONYM_KEY) must hold a real secret in production")
+            if self.privacy_keys and any(
+                secret.decode() in PLACEHOLDER_SECRETS or len(secret) < 32 for secret in ring.keys.values()
+            ):
+                raise ValueError("every key of MOTCUA_PRIVACY_KEYS must be a real secret of at least 32 characters")
         if self.kafka_security_protocol.startswith("SASL_") and not (
             self.kafka_sasl_username and self.kafka_sasl_password
         ):

@@ -22,7 +22,7 @@ Readers = Annotated[Principal, Depends(require(Role.DESK_OFFICER, Role.HANDLER, 
 
 
 def _ctx(session: DBSession, rt: RuntimeDep, principal: Principal) -> service.Context:
-    return service.Context.of(session, rt.outbox, principal, rt.settings.pseudonym_key, rt.clock)
+    return service.Context.of(session, rt.outbox, principal, rt.pseudonymizer, rt.clock)
 
 
 def read_document(doc: Document, validity: warehouse.Validity) -> s.DocumentRead:

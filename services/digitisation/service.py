@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -19,6 +17,7 @@ from libs.common.clock import Clock
 from libs.common.contract import DocumentDigitised, DocumentReused
 from libs.common.errors import Forbidden, field_error
 from libs.common.messaging.outbox import Outbox
+from libs.common.privacy import Pseudonymizer
 from services.digitisation import repository
 from services.digitisation import schemas as s
 from services.digitisation.domain import timing, warehouse
@@ -42,21 +41,22 @@ class Context:
     outbox: Outbox
     principal: Principal
     now: datetime
-    pseudonym_key: str
+    pseudonymizer: Pseudonymizer
 
     @classmethod
     def of(
-        cls, session: AsyncSession, outbox: Outbox, principal: Principal, pseudonym_key: str, clock: Clock
+        cls, session: AsyncSession, outbox: Outbox, principal: Principal, pseudonymizer: Pseudonymizer, clock: Clock
     ) -> Context:
-        return cls(session, outbox, principal, clock.now(), pseudonym_key)
+        return cls(session, outbox, principal, clock.now(), pseudonymizer)
 
     @property
     def actor(self) -> str:
         return self.principal.subject
 
     def holder_pseudonym(self, holder_id_code: str) -> str:
-        """What the audit log names a holder by: a keyed hash, never the identity number (Decree 13/2023)."""
-        return hmac.new(self.pseudonym_key.encode(), holder_id_code.encode(), hashlib.sha256).hexdigest()[:32]
+        """What events and the audit log name a holder by: the deployment's keyed pseudonym, never the identity
+        number (Decree 13/2023); digitisation alone keeps the number, in its own tables."""
+        return self.pseudonymizer.pseudonym(holder_id_code)
 
     async def audit(self, action: AuditAction, kind: str, subject_ids: Sequence[str], **detail: Any) -> None:
         await record_principal(
@@ -177,7 +177,7 @@ async def record_document(ctx: Context, data: s.DocumentCreate) -> Recorded:
     await ctx.outbox.append(
         ctx.session,
         DocumentDigitised(
-            document_id=doc.id,
+            holder_pseudonym=ctx.holder_pseudonym(doc.holder_id_code),
             document_version=doc.version,
             type_code=doc.type_code,
             dossier_code=doc.dossier_code,
@@ -271,7 +271,11 @@ async def record_reuse(ctx: Context, dossier_code: str, data: s.ReuseCreate) -> 
     await ctx.outbox.append(
         ctx.session,
         DocumentReused(
-            document_id=reuse.document_id, dossier_code=dossier_code, component_code=reuse.component_code, at=at
+            holder_pseudonym=ctx.holder_pseudonym(docs[0].holder_id_code),
+            type_code=docs[0].type_code,
+            dossier_code=dossier_code,
+            component_code=reuse.component_code,
+            at=at,
         ),
     )
     return reuse, True

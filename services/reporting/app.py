@@ -24,7 +24,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         ),
         settings=settings,
         routers=[reports_router, closing_router, plans_router, dashboard_router, drift_router],
-        consumers=[consumer_spec(settings.pseudonym_key)],
+        consumers=[consumer_spec(settings)],
         on_start=start_drift_loop,
     )
     app.state.settings = settings

@@ -62,7 +62,8 @@ class DossierFact(Base):
     remote_online: Mapped[bool] = mapped_column(Boolean)
     cross_boundary: Mapped[bool] = mapped_column(Boolean)
     applicant_kind: Mapped[str | None] = mapped_column(String(16))
-    applicant_hash: Mapped[str | None] = mapped_column(String(64))  # HMAC of the identity code, never the code
+    # The applicant's pseudonym as events carry it (<key id>:<HMAC hex> of the identity code), never the code.
+    applicant_hash: Mapped[str | None] = mapped_column(String(100))
     identified: Mapped[bool] = mapped_column(Boolean)
     initial_due_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())
     due_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())

@@ -30,6 +30,7 @@ from libs.common.messaging.security import kafka_client_options
 from libs.common.messaging.tables import dead_letter, inbox
 from services.reporting import models
 from services.reporting.config import ReportingSettings, get_settings
+from services.reporting.consumers import keyed_registry
 from services.reporting.fold import repository
 from services.reporting.fold.handlers import CONSUMER, make_fold
 
@@ -61,10 +62,12 @@ async def rebuild(
     try:
         async with session_factory(engine)() as session, session.begin():
             await clear(session)
+        keyed = keyed_registry(settings)
         runner = ConsumerRunner(
             name=CONSUMER,
+            registry=keyed,
             engine=engine,
-            handler=make_fold(settings.pseudonym_key),
+            handler=make_fold(keyed),
             topics=[],
             bootstrap_servers=settings.kafka_bootstrap_servers,
         )

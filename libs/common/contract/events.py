@@ -44,6 +44,15 @@ class EventPayload(BaseModel):
 
 # ---------------------------------------------------------------- shared vocabulary
 
+# Personal data in the published schema (docs/security.md#personal-data): ``x-personal-data`` says in which form a
+# field carries it. "pseudonym": a keyed pseudonym (<key id>:<HMAC-SHA-256 hex>), never the clear value;
+# "free-text": text a person typed, which may name someone: consumers never log it.
+PSEUDONYM: dict[str, Any] = {"x-personal-data": "pseudonym"}
+FREE_TEXT: dict[str, Any] = {"x-personal-data": "free-text"}
+# "public-servant": an officer's name on a step they took in office; published on purpose (see ``OfficerRef``).
+PUBLIC_SERVANT: dict[str, Any] = {"x-personal-data": "public-servant"}
+PSEUDONYM_PATTERN = r"^[^:]+:[0-9a-f]{64}$"
+
 
 class Channel(StrEnum):
     """How a dossier was received (national portal codes 1 in person, 2 online, 3 postal)."""
@@ -116,7 +125,7 @@ class OfficerRef(BaseModel):
 
     model_config = ConfigDict(frozen=True)
     id: str
-    display_name: str
+    display_name: str = Field(json_schema_extra=PUBLIC_SERVANT)
     title: str | None = None
 
 
@@ -264,10 +273,15 @@ class AgencyPublished(EventPayload):
 
 
 class Applicant(BaseModel):
+    """Who applied, as the bus may carry it (v2): no identity number, name or contact, only a keyed pseudonym.
+
+    Intake keeps the clear values in its own tables; a consumer that needs them asks intake."""
+
     model_config = ConfigDict(frozen=True)
     kind: ApplicantKind
-    id_code: str  # 12-digit personal identification number or enterprise/tax code; reporting keeps only a keyed hash
-    name: str
+    # <key id>:<HMAC-SHA-256 hex> of the 12-digit identity number or enterprise/tax code (libs/common/privacy.py):
+    # the same person has the same pseudonym under one key, so reports count distinct applicants.
+    pseudonym: str = Field(pattern=PSEUDONYM_PATTERN, json_schema_extra=PSEUDONYM)
     identified_by_vneid: bool = False
 
 
@@ -280,7 +294,10 @@ class SubmittedComponent(BaseModel):
 
 
 class DossierReceived(EventPayload):
+    """v2: the applicant is a pseudonym (v1 carried the identity number and name; upcast with the key ring)."""
+
     event_name = "intake.dossier.received"
+    version = 2
     topic = Topic.DOSSIERS
     subject_field = "dossier_code"
     dossier_code: str
@@ -459,7 +476,7 @@ class DossierRated(EventPayload):
     subject_field = "dossier_code"
     dossier_code: str
     rating: Rating
-    comment: str | None = None
+    comment: str | None = Field(None, json_schema_extra=FREE_TEXT)  # the citizen's words: intake keeps them
     at: AwareDatetime
     officer: OfficerRef | None = None  # who took the step; optional, added in v1 (see OfficerRef)
 
@@ -520,10 +537,14 @@ class QueueTicketServed(EventPayload):
 
 
 class DocumentDigitised(EventPayload):
+    """v2: the document is named by its holder's pseudonym and its type (v1's ``document_id`` began with the
+    holder's identity number)."""
+
     event_name = "digitisation.document.digitised"
+    version = 2
     topic = Topic.DOCUMENTS
     subject_field = "dossier_code"
-    document_id: str  # <identity code>.<document type code>
+    holder_pseudonym: str = Field(pattern=PSEUDONYM_PATTERN, json_schema_extra=PSEUDONYM)
     document_version: int = 1
     type_code: str
     dossier_code: str | None = None
@@ -532,14 +553,19 @@ class DocumentDigitised(EventPayload):
     at: AwareDatetime
 
     def subject(self) -> str:
-        return self.dossier_code or self.document_id
+        # Outside a dossier the key is the document (holder and type), so one document's versions stay in order.
+        return self.dossier_code or f"{self.holder_pseudonym}.{self.type_code}"
 
 
 class DocumentReused(EventPayload):
+    """v2: the document re-used is named by its holder's pseudonym and its type (see ``DocumentDigitised``)."""
+
     event_name = "digitisation.document.reused"
+    version = 2
     topic = Topic.DOCUMENTS
     subject_field = "dossier_code"
-    document_id: str
+    holder_pseudonym: str = Field(pattern=PSEUDONYM_PATTERN, json_schema_extra=PSEUDONYM)
+    type_code: str
     dossier_code: str
     component_code: str
     at: AwareDatetime

@@ -59,9 +59,16 @@ class Message:
 class EventHandlers:
     """Per-type handlers ``async def handle(session, payload, envelope)`` dispatched in order, as one batch handler."""
 
-    def __init__(self) -> None:
+    def __init__(self, registry: EventRegistry = contract_registry) -> None:
         self._handlers: dict[str, EventHandler] = {}
         self._models: dict[str, type[EventPayload]] = {}
+        self.registry = registry
+
+    def using(self, registry: EventRegistry) -> EventHandlers:
+        """The same handlers parsing through ``registry`` (the service's keyed registry, for old versions)."""
+        bound = EventHandlers(registry)
+        bound._handlers, bound._models = self._handlers, self._models
+        return bound
 
     def on(self, model: type[EventPayload]) -> Callable[[EventHandler], EventHandler]:
         def register(fn: EventHandler) -> EventHandler:
@@ -79,7 +86,7 @@ class EventHandlers:
         for envelope in envelopes:
             handler = self._handlers.get(envelope.name)
             if handler is not None:
-                await handler(session, contract_registry.parse(envelope), envelope)
+                await handler(session, self.registry.parse(envelope), envelope)
 
 
 _UNKNOWN = "unknown event type"

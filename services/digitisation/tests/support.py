@@ -12,8 +12,11 @@ from libs.common.db import create_engine
 from libs.common.messaging.tables import outbox
 from libs.common.testing import assert_problem as assert_problem  # re-exported for this service's tests
 from libs.common.testing import fields_of as fields_of
+from services.digitisation.config import DigitisationSettings
 
 PERSON = "001204012345"
+# Events name the holder by the pseudonym under the test app's key ring (the development default).
+PERSON_PSEUDONYM = DigitisationSettings(kafka_enabled=False).pseudonymizer().pseudonym(PERSON)
 COMPANY = "0101234567"
 DOSSIER = "000.00.00.H56-260302-0001"
 

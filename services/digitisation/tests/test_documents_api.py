@@ -12,6 +12,7 @@ from services.digitisation.tests.support import (
     COMPANY,
     DOSSIER,
     PERSON,
+    PERSON_PSEUDONYM,
     assert_problem,
     document,
     events,
@@ -34,7 +35,8 @@ class TestRecordDigitisation:
         [(name, key, data)] = await events(digitisation_url)
         assert name == "digitisation.document.digitised"
         assert key == DOSSIER  # one dossier's events share its partition
-        assert data["document_id"] == f"{PERSON}.KQ001193" and data["document_version"] == 1
+        assert data["holder_pseudonym"] == PERSON_PSEUDONYM and data["document_version"] == 1
+        assert "document_id" not in data and PERSON not in repr(data)  # the id begins with the identity number
         assert data["dossier_code"] == DOSSIER and data["component_code"] == "GKS"
         assert data["type_code"] == "KQ001193" and data["signed"] is True
 
@@ -51,8 +53,8 @@ class TestRecordDigitisation:
         assert second.json()["id"] == first.json()["id"] and second.json()["version"] == 2
         recorded = await events(digitisation_url)
         assert [d["document_version"] for _, _, d in recorded] == [1, 2]
-        # a document digitised outside any dossier is keyed by its id
-        assert recorded[1][1] == f"{PERSON}.KQ001193" and recorded[1][2]["dossier_code"] is None
+        # a document digitised outside any dossier is keyed by its holder's pseudonym and its type
+        assert recorded[1][1] == f"{PERSON_PSEUDONYM}.KQ001193" and recorded[1][2]["dossier_code"] is None
 
     async def test_the_same_file_for_the_same_component_is_a_retry(
         self, client: httpx.AsyncClient, digitisation_url: str

@@ -8,7 +8,16 @@ import httpx
 import pytest
 
 from libs.common.testing import AUTH
-from services.digitisation.tests.support import DOSSIER, PERSON, assert_problem, document, events, fields_of, sha
+from services.digitisation.tests.support import (
+    DOSSIER,
+    PERSON,
+    PERSON_PSEUDONYM,
+    assert_problem,
+    document,
+    events,
+    fields_of,
+    sha,
+)
 
 pytestmark = pytest.mark.asyncio
 
@@ -39,7 +48,13 @@ class TestRecordReuse:
         assert body["document_version"] == 2 and body["dossier_code"] == LATER_DOSSIER
         name, key, data = (await events(digitisation_url))[-1]
         assert name == "digitisation.document.reused" and key == LATER_DOSSIER
-        assert data == {"document_id": BIRTH, "dossier_code": LATER_DOSSIER, "component_code": "GKS", "at": data["at"]}
+        assert data == {
+            "holder_pseudonym": PERSON_PSEUDONYM,
+            "type_code": "KQ001193",
+            "dossier_code": LATER_DOSSIER,
+            "component_code": "GKS",
+            "at": data["at"],
+        }
 
     async def test_the_same_component_and_document_again_is_harmless(
         self, client: httpx.AsyncClient, digitisation_url: str

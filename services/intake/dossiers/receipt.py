@@ -144,10 +144,10 @@ async def receive_dossier(ctx: IntakeContext, data: s.DossierCreate, *, code: st
             channel=data.channel,
             keyed_in_at_desk=data.keyed_in_at_desk,
             cross_boundary=data.cross_boundary,
+            # The bus carries a pseudonym only; the number, name and contact stay in intake's dossiers table.
             applicant=Applicant(
                 kind=applicant.kind,
-                id_code=applicant.id_code,
-                name=applicant.name,
+                pseudonym=ctx.runtime.pseudonymizer.pseudonym(applicant.id_code),
                 identified_by_vneid=applicant.identified_by_vneid,
             ),
             components=components,

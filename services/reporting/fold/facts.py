@@ -14,7 +14,7 @@ only for events recorded before that field existed, and ``overdue_at`` adapts a 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -44,6 +44,7 @@ from libs.common.contract.events import (
     SupplementRequested,
 )
 from libs.common.contract.timeliness import judge_outcome, overdue
+from libs.common.settings import LEGACY_KEY_ID
 from services.reporting.fold.ledger import DOSSIER_EVENTS, LedgerEvent, opt_instant
 
 Fields = dict[str, Any]
@@ -191,8 +192,18 @@ def _last(events: list[LedgerEvent], *models: type[EventPayload]) -> LedgerEvent
     return next((e for e in reversed(events) if e.is_a(*models)), None)
 
 
+def applicant_pseudonym(applicant: Mapping[str, Any]) -> str | None:
+    pseudonym = applicant.get("pseudonym")
+    if pseudonym:
+        return str(pseudonym)
+    # Ledger rows folded before events carried pseudonyms hold reporting's own HMAC as ``id_hash``, made with the
+    # key that is key id k1 of the key ring: prefixed, it is the pseudonym a v2 event carries for the same person.
+    legacy = applicant.get("id_hash")
+    return f"{LEGACY_KEY_ID}:{legacy}" if legacy else None
+
+
 def _receipt(receipt: LedgerEvent) -> Fields:
-    """What the receipt says: procedure, agencies, channel, applicant (already pseudonymised), components."""
+    """What the receipt says: procedure, agencies, channel, applicant (a pseudonym, never the number), components."""
     d = receipt.data
     sector = d.get("sector") or {}
     applicant = d.get("applicant") or {}
@@ -218,7 +229,7 @@ def _receipt(receipt: LedgerEvent) -> Fields:
         "remote_online": channel == "online" and not d.get("keyed_in_at_desk"),
         "cross_boundary": bool(d.get("cross_boundary")),
         "applicant_kind": applicant.get("kind"),
-        "applicant_hash": applicant.get("id_hash"),
+        "applicant_hash": applicant_pseudonym(applicant),
         "identified": bool(applicant.get("identified_by_vneid")),
         "initial_due_at": opt_instant(d.get("due_at")),
         "postal_return_requested": bool(d.get("postal_return_requested")),

@@ -26,13 +26,12 @@ from libs.common.contract.events import (
     ProcedureWithdrawn,
     QueueTicketServed,
 )
-from libs.common.contract.registry import UnknownEventType, registry
+from libs.common.contract.registry import EventRegistry, UnknownEventType
 from libs.common.logging import get_logger
 from libs.common.messaging.consumer import BatchHandler
 from services.reporting.fold import repository
 from services.reporting.fold.facts import fold_dossier
 from services.reporting.fold.ledger import DOSSIER_EVENTS, LedgerEvent
-from services.reporting.fold.pseudonym import scrub
 from services.reporting.models import agency_t, procedure_t
 from services.reporting.plans.service import apply_plan_loaded
 
@@ -47,9 +46,12 @@ class InvalidEvent(ValueError):
     which names the fields and the rule broken, never the values (they may be personal data)."""
 
 
-def parse(envelope: Envelope) -> EventPayload | None:
+def parse(envelope: Envelope, registry: EventRegistry) -> EventPayload | None:
     """The envelope's payload as the newest contract model of its type; None for a type the contract does not
-    know (logged once per type: a newer producer may publish types this reader does not use yet)."""
+    know (logged once per type: a newer producer may publish types this reader does not use yet).
+
+    ``registry`` holds the deployment's keys: v1 records still on the topics (applicants and document holders in
+    clear) are upcast to the pseudonyms the producers give today, so nothing clear reaches reporting's tables."""
     try:
         model = registry.model(envelope.name)
     except UnknownEventType:
@@ -71,16 +73,16 @@ def parse(envelope: Envelope) -> EventPayload | None:
         raise InvalidEvent(str(exc)) from None
 
 
-def make_fold(pseudonym_key: str) -> BatchHandler:
+def make_fold(registry: EventRegistry) -> BatchHandler:
     """The batch handler of reporting's consumer: ``async def fold(session, envelopes)``."""
 
     async def fold(session: AsyncSession, envelopes: list[Envelope]) -> None:
-        await fold_batch(session, envelopes, pseudonym_key)
+        await fold_batch(session, envelopes, registry)
 
     return fold
 
 
-async def fold_batch(session: AsyncSession, envelopes: Sequence[Envelope], pseudonym_key: str) -> None:
+async def fold_batch(session: AsyncSession, envelopes: Sequence[Envelope], registry: EventRegistry) -> None:
     """Apply one consumed batch (already deduplicated by the inbox).
 
     Dossier events go to the ledger; every dossier they touch is refolded from its whole ledger, so the fact does
@@ -88,9 +90,9 @@ async def fold_batch(session: AsyncSession, envelopes: Sequence[Envelope], pseud
     newest state winning.
     """
     await repository.lock_fold(session)
-    batch = _Batch(pseudonym_key)
+    batch = _Batch()
     for envelope in envelopes:
-        payload = parse(envelope)
+        payload = parse(envelope, registry)
         if payload is not None:
             batch.add(envelope, payload)
     await batch.write(session)
@@ -100,7 +102,6 @@ async def fold_batch(session: AsyncSession, envelopes: Sequence[Envelope], pseud
 class _Batch:
     """What one batch changes, gathered per table so that each is written in one statement."""
 
-    pseudonym_key: str
     ledger: dict[str, LedgerEvent] = field(default_factory=dict)
     procedures: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     agencies: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -127,7 +128,7 @@ class _Batch:
         code = getattr(payload, "dossier_code", None)
         if not code:  # a document digitised outside any dossier has no place in dossier facts
             return
-        data = scrub(envelope.name, payload.model_dump(mode="json"), self.pseudonym_key)
+        data = payload.model_dump(mode="json")
         self.ledger[envelope.id] = LedgerEvent(envelope.id, envelope.name, envelope.time, data)
 
     def _procedure(self, row: dict[str, Any]) -> None:

@@ -8,14 +8,17 @@ import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.common.contract.envelope import Envelope
+from libs.common.contract.registry import registry
 from libs.common.db import create_engine
 from libs.common.messaging.consumer import ConsumerRunner, Message
 from libs.common.testing import HeldPort, running_app, service_database
 from services.reporting.app import create_app
 from services.reporting.config import ReportingSettings
 from services.reporting.fold.handlers import CONSUMER, make_fold
+from services.reporting.tests.factory import PSEUDONYM_KEY, PSEUDONYMIZER
 
-PSEUDONYM_KEY = "test-pseudonym-key"
+__all__ = ["PSEUDONYM_KEY", "Feeder"]
+KEYED = registry.with_pseudonymizer(PSEUDONYMIZER)
 
 
 @pytest_asyncio.fixture
@@ -36,7 +39,12 @@ class Feeder:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.runner = ConsumerRunner(
-            name=CONSUMER, engine=engine, handler=make_fold(PSEUDONYM_KEY), topics=[], bootstrap_servers="unused:1"
+            name=CONSUMER,
+            engine=engine,
+            handler=make_fold(KEYED),
+            topics=[],
+            bootstrap_servers="unused:1",
+            registry=KEYED,
         )
         self.offset = 0
 

@@ -43,6 +43,7 @@ from libs.common.contract.events import (
     TransferMode,
 )
 from libs.common.contract.registry import make_envelope
+from libs.common.privacy import KeyRing, Pseudonymizer
 from services.reporting.reports.periods import VN_TZ
 
 PROVINCE_AGENCY = "000.00.15.H56"
@@ -51,6 +52,10 @@ COMMUNE_AGENCY = "000.21.31.H56"
 LEVEL_OF = {PROVINCE_AGENCY: "province", DISTRICT_AGENCY: "district", COMMUNE_AGENCY: "commune"}
 JUSTICE = Sector(code="G09-TP03", name="Hộ tịch")
 LAND = Sector(code="G09-TN01", name="Đất đai")
+
+PSEUDONYM_KEY = "test-pseudonym-key"
+# The producers' pseudonyms under the legacy key (key id k1), as a deployment with only MOTCUA_PSEUDONYM_KEY gives.
+PSEUDONYMIZER = Pseudonymizer(KeyRing({"k1": PSEUDONYM_KEY.encode()}, "k1"))
 
 
 def vn(year: int, month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
@@ -102,7 +107,9 @@ class Dossier:
                 channel=channel,
                 keyed_in_at_desk=keyed_in_at_desk,
                 applicant=Applicant(
-                    kind=ApplicantKind.PERSON, id_code=id_code, name="Nguyễn Văn A", identified_by_vneid=identified
+                    kind=ApplicantKind.PERSON,
+                    pseudonym=PSEUDONYMIZER.pseudonym(id_code),
+                    identified_by_vneid=identified,
                 ),
                 components=components or [],
                 time_limit=TimeLimitData(amount=3, unit=LimitUnit.WORKING_DAYS),
@@ -231,7 +238,13 @@ class Dossier:
 
     def reuse(self, at: datetime, component: str = "GKS") -> Dossier:
         return self.add(
-            DocumentReused(document_id="001204012345.GKS", dossier_code=self.code, component_code=component, at=at)
+            DocumentReused(
+                holder_pseudonym=PSEUDONYMIZER.pseudonym("001204012345"),
+                type_code="GKS",
+                dossier_code=self.code,
+                component_code=component,
+                at=at,
+            )
         )
 
     def envelopes(self) -> list[Envelope]:

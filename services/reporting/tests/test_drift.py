@@ -118,6 +118,7 @@ async def test_missing_unknown_settled_and_dead_lettered(feeder: Feeder, engine:
         engine=engine,
         sessions=session_factory(engine),
         outbox=Outbox(source="/motcua/reporting", topic_prefix="t"),
+        pseudonymizer=settings.pseudonymizer(),
         clock=FrozenClock(now),
     )
     before = REGISTRY.get_sample_value("motcua_drift_republished_total", {"producer": "intake"}) or 0.0

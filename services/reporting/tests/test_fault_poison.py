@@ -55,7 +55,7 @@ async def test_poison_messages_are_dead_lettered_with_reasons_and_counts_stay_ex
         (copy(received, type_=UNKNOWN_TYPE).to_bytes(), ""),  # counted, skipped, not dead-lettered
         (
             copy(received, data={"received_at": "yesterday"}).to_bytes(),
-            "breaks the contract of intake.dossier.received v1: received_at",
+            "breaks the contract of intake.dossier.received v2: received_at",
         ),
         (copy(received, version=9).to_bytes(), "unsupported version: intake.dossier.received v9 is newer"),
         (

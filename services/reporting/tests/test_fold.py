@@ -25,10 +25,9 @@ from libs.common.db import session_factory
 from services.reporting import models as m
 from services.reporting.fold.facts import DossierFact, fold_dossier, in_progress_at, overdue_at
 from services.reporting.fold.ledger import LedgerEvent
-from services.reporting.fold.pseudonym import pseudonym, scrub
 from services.reporting.models import FACT_COLUMNS
-from services.reporting.tests.conftest import PSEUDONYM_KEY, Feeder
-from services.reporting.tests.factory import PROVINCE_AGENCY, Dossier, vn
+from services.reporting.tests.conftest import Feeder
+from services.reporting.tests.factory import PROVINCE_AGENCY, PSEUDONYMIZER, Dossier, vn
 
 
 def full_life() -> Dossier:
@@ -61,7 +60,7 @@ def full_life() -> Dossier:
 
 
 def ledger(envelopes: list[Envelope]) -> list[LedgerEvent]:
-    return [LedgerEvent(e.id, e.name, e.time, scrub(e.name, dict(e.data), PSEUDONYM_KEY)) for e in envelopes]
+    return [LedgerEvent(e.id, e.name, e.time, dict(e.data)) for e in envelopes]
 
 
 def orders(items: list[Any]) -> list[list[Any]]:
@@ -103,7 +102,7 @@ class TestFoldDossier:
         # online, every component electronic (the warehouse copy is electronic), paid online, e-returned
         assert f.fully_online
         assert f.rating == "very_satisfied"  # the latest rating counts
-        assert f.applicant_hash == pseudonym(PSEUDONYM_KEY, "001204012345")
+        assert f.applicant_hash == PSEUDONYMIZER.pseudonym("001204012345")
         assert len(f.payments) == 1 and f.payments[0].succeeded
 
     def test_synchronised_when_the_portal_first_accepts_the_record(self) -> None:
@@ -180,16 +179,44 @@ class TestFoldDossier:
         assert overdue_at(fold_dossier("Q", ledger(late_pause.envelopes())), vn(2024, 1, 9))
 
 
-class TestScrub:
-    def test_identity_code_never_stored(self) -> None:
-        d = full_life()
-        received = next(e for e in d.envelopes() if e.name == "intake.dossier.received")
-        kept = scrub(received.name, dict(received.data), PSEUDONYM_KEY)
-        assert "001204012345" not in repr(kept)
-        assert "Nguyễn" not in repr(kept)
-        assert kept["applicant"]["id_hash"] == pseudonym(PSEUDONYM_KEY, "001204012345")
-        reused = d.reuse(vn(2024, 1, 2, 9)).events[-1]
-        assert "001204012345" not in repr(scrub("digitisation.document.reused", reused.model_dump(mode="json"), "k"))
+def as_v1(envelope: Envelope) -> Envelope:
+    """The same event as v1 producers published it: the applicant's identity number and name, or the document id
+    ``<identity code>.<type code>``, in clear."""
+    data = dict(envelope.data)
+    if envelope.name == "intake.dossier.received":
+        data["applicant"] = {"kind": "person", "id_code": "001204012345", "name": "Nguyễn Văn A"}
+    else:
+        data["document_id"] = f"001204012345.{data.pop('type_code')}"
+        data.pop("holder_pseudonym")
+    schema = envelope.dataschema.replace(":v2", ":v1")
+    return envelope.model_copy(update={"data": data, "dataschema": schema})
+
+
+class TestOldRecordsOnTheTopics:
+    @pytest.mark.asyncio
+    async def test_v1_records_are_kept_only_as_the_producers_pseudonym(
+        self, engine: AsyncEngine, feeder: Feeder
+    ) -> None:
+        d = full_life()  # with a component re-used from the warehouse
+        old = [as_v1(e) if e.name in {"intake.dossier.received", "digitisation.document.reused"} else e
+               for e in d.envelopes()]  # fmt: skip
+        assert [e.version for e in old if e.name == "intake.dossier.received"] == [1]
+        await feeder.feed(old)
+        async with session_factory(engine)() as session:
+            fact = (await session.execute(select(m.DossierFact))).scalar_one()
+            events = (await session.execute(select(m.DossierEvent))).scalars().all()
+        # the same value a v2 receipt carries: one applicant counted once across old and new records
+        assert fact.applicant_hash == PSEUDONYMIZER.pseudonym("001204012345") and fact.reused_components == 1
+        stored = repr([e.data for e in events])
+        assert "001204012345" not in stored and "Nguyễn" not in stored and "Nguyen" not in stored
+
+    def test_a_ledger_row_folded_before_pseudonyms_keeps_its_applicant(self) -> None:
+        received = next(e for e in full_life().envelopes() if e.name == "intake.dossier.received")
+        legacy = dict(received.data)
+        hex_part = PSEUDONYMIZER.pseudonym("001204012345").partition(":")[2]
+        legacy["applicant"] = {"kind": "person", "id_hash": hex_part, "identified_by_vneid": True}
+        fact = fold_dossier(received.subject, [LedgerEvent(received.id, received.name, received.time, legacy)])
+        assert fact.applicant_hash == PSEUDONYMIZER.pseudonym("001204012345")
 
 
 def _comparable(row: m.DossierFact) -> dict[str, Any]:

@@ -52,10 +52,10 @@ class TestInvalidEvents:
 
     @pytest.mark.asyncio
     async def test_a_version_newer_than_the_contract(self, engine: AsyncEngine, feeder: Feeder) -> None:
-        await feeder.feed([tampered(dossier().envelopes()[0], version=2)])
+        await feeder.feed([tampered(dossier().envelopes()[0], version=3)])
         errors = await dead_letters(engine)
         assert errors == [
-            "unsupported version: intake.dossier.received v2 is newer than v1, the newest this consumer knows"
+            "unsupported version: intake.dossier.received v3 is newer than v2, the newest this consumer knows"
         ]
         async with session_factory(engine)() as session:
             assert await session.get(m.DossierFact, CODE) is None
