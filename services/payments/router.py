@@ -34,8 +34,6 @@ IDEMPOTENCY_KEY = (
 def _ctx(request: Request, session: DBSession, rt: RuntimeDep, actor: str | Principal) -> service.Context:
     """The use cases' context: scoped to the principal's agencies, or unscoped for a provider's signed callback."""
     secrets: dict[str, str] = request.app.state.provider_secrets
-    if isinstance(actor, Principal):
-        return service.Context.of(session, rt.outbox, secrets, actor.subject, rt.clock, actor.scope)
     return service.Context.of(session, rt.outbox, secrets, actor, rt.clock)
 
 
