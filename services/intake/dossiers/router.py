@@ -39,6 +39,9 @@ DESK, HANDLER, LEADER, PORTAL = Role.DESK_OFFICER, Role.HANDLER, Role.LEADER, Ro
     operation_id="receive_dossier",
     tags=["dossiers"],
     dependencies=[allow(DESK, PORTAL)],
+    responses={
+        404: {"content": {"application/problem+json": {}}, "description": "no procedure with this code in force"}
+    },
 )
 async def receive_dossier(body: s.DossierCreate, ctx: Ctx, idempotency_key: IdempotencyKey = None) -> s.DossierRead:
     """Receive a dossier (form 01, receipt and appointment): checks the procedure version in force at receipt, the
