@@ -13,6 +13,7 @@ from libs.common.app import DBSession
 from libs.common.audit import AuditAction
 from libs.common.auth import Principal, Role, require
 from libs.common.errors import Forbidden, InvalidInput, field_error
+from libs.common.validation import Offset
 from services.reporting import audit
 from services.reporting.clock import Now
 from services.reporting.config import ReportingSettings
@@ -132,7 +133,7 @@ async def indicator_drill_down(
     sector: str | None = None,
     procedure: str | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> DrillDown:
     """The dossier codes behind an indicator's numerator or denominator (procedure codes, ticket ids or agency codes
     for the indicators that count those; `kind` says which)."""
