@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from libs.common.app import DBSession
 from libs.common.audit import AuditAction
 from libs.common.auth import Principal, Role, require
+from libs.common.validation import CleanInput
 from services.reporting import audit
 from services.reporting.clock import Now
 from services.reporting.models import PeriodSnapshot
@@ -53,7 +54,7 @@ class RestatementRead(BaseModel):
     dossiers: list[str] = Field(description="dossiers of the window with an event that arrived after the snapshot")
 
 
-class CloseIn(BaseModel):
+class CloseIn(CleanInput):
     note: str | None = Field(None, max_length=2000)
 
 
