@@ -2,7 +2,8 @@
 server error, every answer's status is declared in the OpenAPI, and every 4xx is problem+json (docs/security.md,
 "Bounded input").
 
-Each service runs under uvicorn in this process on its own SQLite database, Kafka off; reporting's parity and drift
+Each service runs under uvicorn in this process on its own database, Kafka off: on PostgreSQL when the suite has one
+(``make test``: a NUL byte or an integer past a column fails only there), else on SQLite. Reporting's parity and drift
 checks call an intake served next to it, so that their 502 (intake unreachable) is not what is measured. The examples
 are derandomised (the same requests every run) and bounded (``MOTCUA_FUZZ_EXAMPLES``, default 3 per operation and
 caller: the five services take about 15 s of the suite on 2 cores). A deeper run, e.g. before a release:
@@ -25,7 +26,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 
 from libs.common.migrate import SERVICES
-from libs.common.testing import AUTH, service_database, serving
+from libs.common.testing import AUTH, postgres_server_url, service_database, serving
 
 pytestmark = pytest.mark.asyncio
 
@@ -107,10 +108,11 @@ def app_for(service: str, config: Any) -> Any:
 @pytest.mark.parametrize("service", SERVICES)
 async def test_generated_requests_get_no_server_error_and_only_declared_statuses(service: str, tmp_path: Path) -> None:
     async with AsyncExitStack() as stack:
-        url = await stack.enter_async_context(service_database(service, "sqlite", tmp_path))
+        backend = "postgres" if postgres_server_url() else "sqlite"
+        url = await stack.enter_async_context(service_database(service, backend, tmp_path))
         extra: dict[str, Any] = {}
         if service == "reporting":
-            intake_url = await stack.enter_async_context(service_database("intake", "sqlite", tmp_path))
+            intake_url = await stack.enter_async_context(service_database("intake", backend, tmp_path))
             intake = app_for("intake", settings_for("intake", intake_url, overdue_check_seconds=0))
             extra["intake_url"] = await stack.enter_async_context(serving(intake))
         base = await stack.enter_async_context(serving(app_for(service, settings_for(service, url, **extra))))
