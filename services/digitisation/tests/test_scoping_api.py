@@ -14,6 +14,7 @@ from libs.common.audit import audit_log
 from libs.common.db import create_engine
 from libs.common.testing import (
     api_keys,
+    assert_audit_chain_names_an_altered_row,
     assert_problem,
     bearer,
     dossier_received,
@@ -109,3 +110,4 @@ class TestHolderView:
             ("read", "document", None),
         ]
         assert all(PERSON not in f"{r.subject_id}{r.detail}{r.actor}" for r in rows)
+        await assert_audit_chain_names_an_altered_row("digitisation", digitisation_url, rows=3)
