@@ -34,6 +34,7 @@ from libs.common.messaging.security import kafka_client_options
 from libs.common.metrics import MetricsMiddleware, metrics_router
 from libs.common.settings import ServiceSettings
 from libs.common.signin import signin_router
+from libs.common.validation import CleanParameters
 from libs.common.web import mount_static
 
 log = get_logger(__name__)
@@ -257,6 +258,7 @@ def create_service_app(
     install_api_docs(app)
     app.state.clock = clock
     install_problem_handlers(app)
+    app.add_middleware(CleanParameters)
     app.add_middleware(BodyLimitProblems)
     app.add_middleware(MetricsMiddleware, service=service)
     app.add_middleware(CorrelationIdMiddleware)
