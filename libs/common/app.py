@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from libs.common.apidocs import install_api_docs
 from libs.common.audit import run_sealer
-from libs.common.auth import Authenticator
+from libs.common.auth import Authenticator, current_principal
 from libs.common.clock import SYSTEM_CLOCK, Clock
 from libs.common.contract import Topic, topic_name
 from libs.common.contract.asyncapi import asyncapi_document
@@ -36,6 +36,7 @@ from libs.common.metrics import MetricsMiddleware, metrics_router
 from libs.common.privacy import Pseudonymizer
 from libs.common.settings import ServiceSettings
 from libs.common.signin import signin_router
+from libs.common.validation import CleanParameters
 from libs.common.web import mount_static
 
 log = get_logger(__name__)
@@ -103,6 +104,65 @@ def contract_router() -> APIRouter:
 
 def _operation_id(route: APIRoute) -> str:
     return route.name
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": UNEXPECTED_RESPONSES[500]["content"]}
+
+
+_AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _problem("No credentials, or credentials not accepted (problem+json)"),
+    403: _problem("The caller lacks a role this route needs, or a cookie-authenticated post lacks its CSRF token"),
+}
+_NOT_FOUND = _problem("Nothing at this address, or nothing the caller may see: the same answer (problem+json)")
+
+
+def _dependency_calls(route: APIRoute) -> set[Any]:
+    calls: set[Any] = set()
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        if dependant.call is not None:
+            calls.add(dependant.call)
+        pending.extend(dependant.dependencies)
+    return calls
+
+
+def _api_routes(routes: Sequence[Any]) -> Iterator[APIRoute]:
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        included = getattr(route, "original_router", None)  # FastAPI includes routers lazily
+        if included is not None:
+            yield from _api_routes(included.routes)
+
+
+def declare_problem_responses(app: FastAPI) -> None:
+    """Declare in the OpenAPI the error statuses every route of a kind answers, so that no answer is undeclared:
+    401/403 for a route that authenticates its caller (found in its dependency tree, the way FastAPI runs it), 404
+    for a route whose path names a record. Statuses a route declares itself are kept."""
+    generate = app.openapi
+    done: list[int] = []
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        if done and done[-1] == id(schema):
+            return schema
+        for route in _api_routes(app.router.routes):
+            extra: dict[int | str, dict[str, Any]] = {}
+            if current_principal in _dependency_calls(route):
+                extra.update(_AUTH_RESPONSES)
+            if route.param_convertors:
+                extra[404] = _NOT_FOUND
+            for method in (route.methods or set()) - {"HEAD"}:
+                operation = schema.get("paths", {}).get(route.path_format, {}).get(method.lower())
+                if operation is not None:
+                    for status, response in extra.items():
+                        operation["responses"].setdefault(str(status), response)
+        done.append(id(schema))
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_service_app(
@@ -207,6 +267,7 @@ def create_service_app(
     install_api_docs(app)
     app.state.clock = clock
     install_problem_handlers(app)
+    app.add_middleware(CleanParameters)
     app.add_middleware(BodyLimitProblems)
     app.add_middleware(MetricsMiddleware, service=service)
     app.add_middleware(CorrelationIdMiddleware)
@@ -222,4 +283,5 @@ def create_service_app(
     app.include_router(signin_router(), max_body_size=settings.body_limit_bytes)
     for router in routers:
         app.include_router(router, max_body_size=settings.body_limit_bytes, responses=UNEXPECTED_RESPONSES)
+    declare_problem_responses(app)
     return app

@@ -15,11 +15,14 @@ import re
 import shutil
 import socket
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -28,12 +31,19 @@ import httpx
 import pytest
 import pytest_asyncio
 from fastapi import FastAPI
+from sqlalchemy import update
 from sqlalchemy.engine import make_url
 
+from libs.common.audit import audit_log, seal, verify
 from libs.common.clock import Clock
+from libs.common.contract import events as e
+from libs.common.contract.registry import make_envelope
+from libs.common.db import create_engine, session_factory, transaction
+from libs.common.dossier_agencies import dossier_agency_handlers
 from libs.common.migrate import upgrade
 
 T = TypeVar("T")
+ROOT = Path(__file__).resolve().parents[2]
 
 AUTH = {
     "desk": {"Authorization": "Bearer dev-desk"},
@@ -510,3 +520,82 @@ async def serving(app: Any, *, lifespan: Literal["auto", "on", "off"] = "auto") 
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, timeout=5)
         sock.close()
+
+
+async def feed_dossier_agencies(database_url: str, *payloads: e.EventPayload) -> None:
+    """Apply dossier events to a service's ``dossier_agency`` replica as its consumer would: each payload wrapped in
+    its CloudEvents envelope and parsed back through the contract, in one transaction."""
+    engine = create_engine(database_url)
+    try:
+        async with transaction(session_factory(engine)) as session:
+            await dossier_agency_handlers()(session, [make_envelope(p, source="/motcua/intake") for p in payloads])
+    finally:
+        await engine.dispose()
+
+
+def dossier_received(code: str, *, receiving: str, handling: str) -> e.DossierReceived:
+    """A ``DossierReceived`` of a dossier received by one agency and handled by another (a made-up applicant pseudonym)."""
+    at = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    return e.DossierReceived(
+        dossier_code=code,
+        procedure_code="1.001193",
+        procedure_version=1,
+        procedure_name="Thủ tục thử",
+        sector=e.Sector(code="G09-TP03", name="Hộ tịch"),
+        online_level=e.OnlineLevel.FULL,
+        has_fees=True,
+        receiving_agency_code=receiving,
+        receiving_level="commune",
+        handling_agency_code=handling,
+        handling_level="district",
+        channel=e.Channel.COUNTER,
+        cross_boundary=receiving != handling,
+        applicant=e.Applicant(kind=e.ApplicantKind.PERSON, pseudonym="k1:" + "ab" * 32),
+        time_limit=e.TimeLimitData(amount=3, unit=e.LimitUnit.WORKING_DAYS),
+        received_at=at,
+        due_at=at + timedelta(days=3),
+    )
+
+
+async def audit_rows(database_url: str) -> list[Any]:
+    """Every audit row of a service's database, in id order."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            return list((await conn.execute(audit_log.select().order_by(audit_log.c.id))).all())
+    finally:
+        await engine.dispose()
+
+
+def audit_script(service: str, database_url: str) -> subprocess.CompletedProcess[str]:
+    """``scripts/audit.py verify <service>`` against this database."""
+    env = {**os.environ, f"MOTCUA_{service.upper()}_DATABASE_URL": database_url}
+    command = [sys.executable, "scripts/audit.py", "verify", service]
+    return subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=ROOT)
+
+
+async def assert_audit_chain_names_an_altered_row(service: str, database_url: str, *, rows: int) -> None:
+    """Seal the service's audit rows: the chain of ``rows`` rows verifies (and ``scripts/audit.py verify`` exits 0);
+    then alter the middle row in the database: ``verify`` and the script both name it."""
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    try:
+        async with transaction(sessions) as session:
+            assert await seal(session) == rows
+        async with sessions() as session:
+            check = await verify(session)
+        assert (check.ok, check.checked, check.unsealed) == (True, rows, 0), check
+        intact = audit_script(service, database_url)
+        assert intact.returncode == 0, intact.stderr
+        middle = rows // 2 + 1
+        async with transaction(sessions) as session:
+            await session.execute(update(audit_log).where(audit_log.c.seq == middle).values(actor="forged"))
+            altered = (await session.execute(audit_log.select().where(audit_log.c.seq == middle))).one()
+        async with sessions() as session:
+            check = await verify(session)
+        assert (check.ok, check.first_broken_id) == (False, altered.id), check
+    finally:
+        await engine.dispose()
+    broken = audit_script(service, database_url)
+    assert broken.returncode == 1
+    assert f"row id {altered.id}" in broken.stderr, broken.stderr

@@ -37,13 +37,23 @@ class SearchStatus(StrEnum):
 # ---------------------------------------------------------------- procedures
 
 
-@router.post("/procedures", status_code=status.HTTP_201_CREATED, operation_id="publish_procedure", tags=["procedures"])
-async def publish_procedure(body: s.ProcedureCreate, session: DBSession, rt: RuntimeDep, _: Ops) -> s.ProcedureRead:
+@router.post(
+    "/procedures",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="publish_procedure",
+    tags=["procedures"],
+    responses={
+        409: {"content": {"application/problem+json": {}}, "description": "the code is already in the catalogue"}
+    },
+)
+async def publish_procedure(
+    body: s.ProcedureCreate, session: DBSession, rt: RuntimeDep, principal: Ops
+) -> s.ProcedureRead:
     """Publish a new procedure by a decision: version 1, in force from the decision's effective date.
     Publishes ``ProcedurePublished`` with the whole procedure. 409 if the code is already in the catalogue;
     422 ``procedure_invalid`` naming the field when a rule is broken (e.g. the process step whose allowance takes
     the process past the legal time limit)."""
-    ctx = service.Context.of(session, rt.outbox, rt.clock)
+    ctx = service.Context.of(session, rt.outbox, rt.clock, principal)
     row = await service.publish(ctx, body)
     procedure = await repository.get_procedure(session, row.code)
     assert procedure is not None
@@ -57,12 +67,12 @@ async def publish_procedure(body: s.ProcedureCreate, session: DBSession, rt: Run
     tags=["procedures"],
 )
 async def amend_procedure(
-    code: Code, body: s.ProcedureAmendment, session: DBSession, rt: RuntimeDep, _: Ops
+    code: Code, body: s.ProcedureAmendment, session: DBSession, rt: RuntimeDep, principal: Ops
 ) -> s.ProcedureRead:
     """Amend a procedure by a decision: the whole new content becomes the next version, in force from the
     decision's effective date (which must follow the latest version's); the previous version ends the day before.
     Publishes ``ProcedureAmended``. 409 once withdrawn."""
-    ctx = service.Context.of(session, rt.outbox, rt.clock)
+    ctx = service.Context.of(session, rt.outbox, rt.clock, principal)
     row = await service.amend(ctx, code, body)
     procedure = await repository.get_procedure(session, code)
     assert procedure is not None
@@ -71,11 +81,11 @@ async def amend_procedure(
 
 @router.post("/procedures/{code}/withdrawal", operation_id="withdraw_procedure", tags=["procedures"])
 async def withdraw_procedure(
-    code: Code, body: s.WithdrawalIn, session: DBSession, rt: RuntimeDep, _: Ops
+    code: Code, body: s.WithdrawalIn, session: DBSession, rt: RuntimeDep, principal: Ops
 ) -> s.WithdrawalRead:
     """Withdraw a procedure by a decision effective on W: its last version is in force until W − 1, and reads at
     W or later answer 410 Gone. Publishes ``ProcedureWithdrawn``. 409 if already withdrawn."""
-    return await service.withdraw(service.Context.of(session, rt.outbox, rt.clock), code, body)
+    return await service.withdraw(service.Context.of(session, rt.outbox, rt.clock, principal), code, body)
 
 
 @router.get("/procedures", operation_id="search_procedures", tags=["procedures"])
@@ -171,7 +181,7 @@ async def import_procedures(
     request: Request,
     session: DBSession,
     rt: RuntimeDep,
-    _: Ops,
+    principal: Ops,
     decision_number: Annotated[str | None, Query(description="the publishing decision of rows without one")] = None,
     decision_signed_on: date | None = None,
     decision_effective_on: date | None = None,
@@ -198,7 +208,7 @@ async def import_procedures(
         )
     defaults = DecisionDefaults(decision_number, decision_signed_on, decision_effective_on)
     rows = read_catalogue(filename, raw, defaults)
-    return await service.import_procedures(service.Context.of(session, rt.outbox, rt.clock), rows)
+    return await service.import_procedures(service.Context.of(session, rt.outbox, rt.clock, principal), rows)
 
 
 # ---------------------------------------------------------------- agencies
@@ -210,7 +220,7 @@ async def put_agency(
     body: s.AgencyIn,
     session: DBSession,
     rt: RuntimeDep,
-    _: Ops,
+    principal: Ops,
 ) -> s.AgencyRead:
     """Create or replace an agency of the province: level, parent, one-stop desks, and the procedures it handles
     (each must be in the catalogue). Publishes ``AgencyPublished``. 422 for a malformed agency code."""
@@ -219,7 +229,7 @@ async def put_agency(
             f"{code} is not an agency code V1V2V3.Z1Z2.Y1Y2.MX1X2 (e.g. 000.17.22.H56)",
             errors=[field_error(("code",), "not an agency code V1V2V3.Z1Z2.Y1Y2.MX1X2")],
         )
-    agency = await service.put_agency(service.Context.of(session, rt.outbox, rt.clock), code, body)
+    agency = await service.put_agency(service.Context.of(session, rt.outbox, rt.clock, principal), code, body)
     return s.AgencyRead.model_validate(agency)
 
 

@@ -11,6 +11,8 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.common.audit import AuditAction, record, record_principal
+from libs.common.auth import Principal
 from libs.common.calendar import VN_TZ, CalendarSettings, WorkingCalendar
 from libs.common.clock import Clock
 from libs.common.contract import (
@@ -55,10 +57,35 @@ class Context:
     session: AsyncSession
     outbox: Outbox
     now: datetime
+    principal: Principal | None = None  # None: the service itself (the demo loader)
 
     @classmethod
-    def of(cls, session: AsyncSession, outbox: Outbox, clock: Clock) -> Context:
-        return cls(session, outbox, clock.now())
+    def of(cls, session: AsyncSession, outbox: Outbox, clock: Clock, principal: Principal | None = None) -> Context:
+        return cls(session, outbox, clock.now(), principal)
+
+    async def audit(self, action: AuditAction, kind: str, subject_id: str) -> None:
+        """One audit row for a change of the catalogue, in the request's transaction (docs/security.md, "Audit").
+        The catalogue holds no citizen's personal data: its rows are never flagged as such."""
+        if self.principal is None:
+            await record(
+                self.session,
+                at=self.now,
+                actor="system",
+                action=action,
+                subject_kind=kind,
+                subject_id=subject_id,
+                personal_data=False,
+            )
+            return
+        await record_principal(
+            self.session,
+            self.principal,
+            at=self.now,
+            action=action,
+            subject_kind=kind,
+            subject_ids=[subject_id],
+            personal_data=False,
+        )
 
 
 def today(clock: Clock) -> date:
@@ -180,6 +207,7 @@ async def publish(ctx: Context, data: s.ProcedureCreate) -> ProcedureVersion:
     ctx.session.add(row)
     await ctx.session.flush()
     await ctx.outbox.append(ctx.session, ProcedurePublished(code=data.code, procedure=snapshot))
+    await ctx.audit(AuditAction.CREATE, "procedure", f"{data.code}@1")
     return row
 
 
@@ -210,6 +238,7 @@ async def amend(ctx: Context, code: str, data: s.ProcedureAmendment) -> Procedur
     procedure.updated_at = ctx.now
     await ctx.session.flush()
     await ctx.outbox.append(ctx.session, ProcedureAmended(code=code, procedure=snapshot))
+    await ctx.audit(AuditAction.CHANGE, "procedure", f"{code}@{snapshot.version}")
     return row
 
 
@@ -226,6 +255,7 @@ async def withdraw(ctx: Context, code: str, data: s.WithdrawalIn) -> s.Withdrawa
     procedure.updated_at = ctx.now
     await ctx.session.flush()
     await ctx.outbox.append(ctx.session, ProcedureWithdrawn(code=code, procedure=snapshot, withdrawn_on=effective_on))
+    await ctx.audit(AuditAction.CHANGE, "procedure", f"{code}@{latest.version}")
     return s.WithdrawalRead(code=code, version=latest.version, withdrawn_on=effective_on, decision=decision)
 
 
@@ -369,6 +399,7 @@ async def put_agency(ctx: Context, code: str, data: s.AgencyIn) -> Agency:
             "The agency cannot be saved: " + "; ".join(f"{e['field']}: {e['msg']}" for e in errors), errors=errors
         )
     agency = await repository.get_agency(ctx.session, code)
+    await ctx.audit(AuditAction.CREATE if agency is None else AuditAction.CHANGE, "agency", code)
     if agency is None:
         agency = Agency(code=code)
         ctx.session.add(agency)

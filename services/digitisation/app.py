@@ -2,13 +2,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from libs.common.app import create_service_app
+from libs.common.app import ConsumerSpec, create_service_app
+from libs.common.dossier_agencies import dossier_agency_handlers
 from services.digitisation.config import DigitisationSettings, get_settings
 from services.digitisation.router import router
 
 
 def create_app(settings: DigitisationSettings | None = None) -> FastAPI:
-    # No consumers: digitisation needs nothing from other services' events; intake and reporting read its events.
+    # One consumer: which agencies each dossier belongs to (receiving, handling, current), for scoping.
+    agencies = dossier_agency_handlers()
     return create_service_app(
         service="digitisation",
         title="motcua digitisation",
@@ -16,4 +18,7 @@ def create_app(settings: DigitisationSettings | None = None) -> FastAPI:
         "dossiers (once-only).",
         settings=settings or get_settings(),
         routers=[router],
+        consumers=[
+            ConsumerSpec(name="digitisation-dossier-agency", topics=frozenset(agencies.topics), handler=agencies)
+        ],
     )

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.common import dossier_agencies
 from libs.common.audit import AuditAction, record_principal
 from libs.common.auth import Principal
 from libs.common.calendar import VN_TZ
@@ -78,9 +79,11 @@ class Context:
         ids = sorted({f"{self.holder_pseudonym(d.holder_id_code)}.{d.type_code}" for d in docs})
         await self.audit(action, "document", ids)
 
-    def check_dossier_in_scope(self, dossier_code: str | None) -> None:
+    async def check_dossier_in_scope(self, dossier_code: str | None) -> None:
         """A write naming a dossier outside the caller's scope is 404, as if the dossier did not exist."""
-        if dossier_code is not None and not self.principal.scope.covers_dossier(dossier_code):
+        if dossier_code is None:
+            return
+        if not await dossier_agencies.covers_dossier(self.session, self.principal.scope, dossier_code):
             raise DossierNotFound(f"No dossier {dossier_code}")
 
     @property
@@ -141,7 +144,7 @@ async def record_document(ctx: Context, data: s.DocumentCreate) -> Recorded:
             f"The digitisation cannot be recorded: {fields}",
             errors=[field_error((field,), message) for field, message in problems],
         )
-    ctx.check_dossier_in_scope(data.dossier_code)
+    await ctx.check_dossier_in_scope(data.dossier_code)
     doc_id = document_id(data.holder_id_code, data.type_code)
     existing = await repository.versions(ctx.session, None, doc_id)
     for doc in existing:
@@ -224,7 +227,7 @@ async def record_reuse(ctx: Context, dossier_code: str, data: s.ReuseCreate) -> 
     another document for a component already recorded is a conflict.
     """
     check_dossier_code(dossier_code)
-    ctx.check_dossier_in_scope(dossier_code)
+    await ctx.check_dossier_in_scope(dossier_code)
     if split_document_id(data.document_id) is None:
         raise DocumentRejected(
             f"Not a document id: {data.document_id!r}",

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from libs.common.app import Runtime, create_service_app
+from libs.common.app import ConsumerSpec, Runtime, create_service_app
+from libs.common.dossier_agencies import dossier_agency_handlers
 from services.payments.config import PaymentsSettings, get_settings
 from services.payments.router import router
 
@@ -13,7 +14,8 @@ def create_app(settings: PaymentsSettings | None = None) -> FastAPI:
     async def on_start(app: FastAPI, rt: Runtime) -> None:
         app.state.provider_secrets = settings.provider_secret_table()
 
-    # No consumers: payments needs nothing from other services' events; reporting reads its events.
+    # One consumer: which agencies each dossier belongs to (receiving, handling, current), for scoping.
+    agencies = dossier_agency_handlers()
     return create_service_app(
         service="payments",
         title="motcua payments",
@@ -21,5 +23,6 @@ def create_app(settings: PaymentsSettings | None = None) -> FastAPI:
         "callbacks, refunds and reconciliation of provider statements. Money is an integer number of VND.",
         settings=settings,
         routers=[router],
+        consumers=[ConsumerSpec(name="payments-dossier-agency", topics=frozenset(agencies.topics), handler=agencies)],
         on_start=on_start,
     )

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.common import dossier_agencies
 from libs.common.auth import AgencyScope
 from services.payments.models import FeeAssessment, Payment, Refund
 
@@ -36,9 +37,10 @@ async def supersede_assessments(session: AsyncSession, dossier_code: str, at: da
 
 
 def readable_payments(scope: AgencyScope) -> Select[Payment]:
-    """Payments of dossiers received by the scope's agencies (payments knows a dossier by its code, whose first part
-    is the receiving agency: docs/security.md, "Scoping"). A payment outside the scope is 404 like a missing one."""
-    return select(Payment).where(scope.dossier_condition(Payment.dossier_code))
+    """Payments of dossiers received, handled or held by the scope's agencies (payments knows a dossier by its code:
+    the replica ``dossier_agency`` says which agencies it belongs to, docs/security.md, "Scoping"). A payment outside
+    the scope is 404 like a missing one."""
+    return select(Payment).where(dossier_agencies.dossier_condition(scope, Payment.dossier_code))
 
 
 async def get_payment(session: AsyncSession, scope: AgencyScope, payment_id: str) -> Payment | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request, Response, status
 
@@ -25,6 +25,14 @@ HandlerOrOps = Annotated[Principal, Depends(require(Role.HANDLER, Role.OPS))]
 Ops = Annotated[Principal, Depends(require(Role.OPS))]
 Readers = Annotated[Principal, Depends(require(Role.DESK_OFFICER, Role.HANDLER, Role.PORTAL, Role.OPS))]
 
+_PROBLEM: dict[str, Any] = {"application/problem+json": {}}
+DOSSIER_UNKNOWN: dict[int | str, dict[str, Any]] = {
+    404: {"content": _PROBLEM, "description": "no dossier of the caller's agencies with this code"}
+}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"content": _PROBLEM, "description": "the payment's state or amounts refuse it, or a reused key"}
+}
+
 IDEMPOTENCY_KEY = (
     "A key the client makes up for this request (a UUID). Sent again with the same body, it returns the same result; "
     "with another body, 409 idempotency_key_reused."
@@ -34,8 +42,6 @@ IDEMPOTENCY_KEY = (
 def _ctx(request: Request, session: DBSession, rt: RuntimeDep, actor: str | Principal) -> service.Context:
     """The use cases' context: scoped to the principal's agencies, or unscoped for a provider's signed callback."""
     secrets: dict[str, str] = request.app.state.provider_secrets
-    if isinstance(actor, Principal):
-        return service.Context.of(session, rt.outbox, secrets, actor.subject, rt.clock, actor.scope)
     return service.Context.of(session, rt.outbox, secrets, actor, rt.clock)
 
 
@@ -80,7 +86,10 @@ def read_assessment(assessment: FeeAssessment) -> s.AssessmentRead:
     status_code=status.HTTP_201_CREATED,
     operation_id="assess_fees",
     tags=["fees"],
-    responses={200: {"model": s.AssessmentRead, "description": "the same fees are already in force"}},
+    responses={
+        200: {"model": s.AssessmentRead, "description": "the same fees are already in force"},
+        **DOSSIER_UNKNOWN,
+    },
 )
 async def assess_fees(
     body: s.AssessmentCreate,
@@ -130,7 +139,11 @@ async def get_dossier_fees(
     status_code=status.HTTP_201_CREATED,
     operation_id="create_payment",
     tags=["payments"],
-    responses={200: {"model": s.PaymentRead, "description": "a repeat of an earlier request with this key"}},
+    responses={
+        200: {"model": s.PaymentRead, "description": "a repeat of an earlier request with this key"},
+        **DOSSIER_UNKNOWN,
+        **CONFLICT,
+    },
 )
 async def create_payment(
     body: s.PaymentCreate,
@@ -165,7 +178,7 @@ async def get_payment(
     return read_payment(await service.get_payment(_ctx(request, session, rt, principal), payment_id))
 
 
-@router.post("/payments/{payment_id}/confirm", operation_id="confirm_payment", tags=["payments"])
+@router.post("/payments/{payment_id}/confirm", operation_id="confirm_payment", tags=["payments"], responses=CONFLICT)
 async def confirm_payment(
     payment_id: str,
     request: Request,
@@ -186,6 +199,7 @@ async def confirm_payment(
     status_code=status.HTTP_201_CREATED,
     operation_id="refund_payment",
     tags=["payments"],
+    responses=CONFLICT,
 )
 async def refund_payment(
     payment_id: str,
@@ -225,6 +239,7 @@ async def refund_payment(
     "/callbacks/{provider}",
     operation_id="receive_provider_callback",
     tags=["providers"],
+    responses={401: {"content": _PROBLEM, "description": "bad_signature"}, **CONFLICT},
     openapi_extra={
         "requestBody": {
             "required": True,

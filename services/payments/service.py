@@ -6,12 +6,15 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.common.auth import AgencyScope
+from libs.common import dossier_agencies
+from libs.common.audit import AuditAction, record, record_principal
+from libs.common.auth import AgencyScope, Principal
 from libs.common.clock import Clock
 from libs.common.contract import FeeAssessed, FeeItem, PaymentChannel, PaymentFailed, PaymentRefunded, PaymentSucceeded
 from libs.common.errors import Forbidden, field_error
@@ -49,6 +52,7 @@ class Context:
     now: datetime
     # the agencies whose dossiers' fees and payments the caller may see; a provider's signed callback is not scoped
     scope: AgencyScope = field(default_factory=AgencyScope.province)
+    principal: Principal | None = None  # None: a provider's signed callback
 
     @classmethod
     def of(
@@ -56,15 +60,44 @@ class Context:
         session: AsyncSession,
         outbox: Outbox,
         provider_secrets: Mapping[str, str],
-        actor: str,
+        actor: str | Principal,
         clock: Clock,
-        scope: AgencyScope | None = None,
     ) -> Context:
-        return cls(session, outbox, provider_secrets, actor, clock.now(), scope or AgencyScope.province())
+        """Scoped to a principal's agencies, or unscoped for a provider (``actor`` is then ``provider:<name>``)."""
+        if isinstance(actor, Principal):
+            return cls(session, outbox, provider_secrets, actor.subject, clock.now(), actor.scope, actor)
+        return cls(session, outbox, provider_secrets, actor, clock.now())
 
-    def check_dossier(self, dossier_code: str) -> None:
+    async def audit(self, action: AuditAction, kind: str, subject_id: str, **detail: Any) -> None:
+        """One audit row per change, in the request's transaction (docs/security.md, "Audit"). Payments holds no
+        payer's personal data (a payment names a dossier code, amounts and the officer), so no row is flagged as such
+        and no read is recorded."""
+        if self.principal is None:
+            await record(
+                self.session,
+                at=self.now,
+                actor=self.actor,
+                action=action,
+                subject_kind=kind,
+                subject_id=subject_id,
+                personal_data=False,
+                detail=detail or None,
+            )
+            return
+        await record_principal(
+            self.session,
+            self.principal,
+            at=self.now,
+            action=action,
+            subject_kind=kind,
+            subject_ids=[subject_id],
+            personal_data=False,
+            detail=detail or None,
+        )
+
+    async def check_dossier(self, dossier_code: str) -> None:
         """Fees and payments of a dossier outside the scope are 404, as if payments knew nothing of it."""
-        if not self.scope.covers_dossier(dossier_code):
+        if not await dossier_agencies.covers_dossier(self.session, self.scope, dossier_code):
             raise DossierNotFound(f"No dossier {dossier_code}")
 
 
@@ -89,7 +122,7 @@ class Assessed:
 
 async def assess(ctx: Context, data: s.AssessmentCreate) -> Assessed:
     """Record the fees of a dossier; a different re-assessment supersedes the one in force. Publishes FeeAssessed."""
-    ctx.check_dossier(data.dossier_code)
+    await ctx.check_dossier(data.dossier_code)
     items = [item.model_dump(mode="json") for item in data.items]
     current = await repository.current_assessment(ctx.session, data.dossier_code, lock=True)
     if current is not None and current.procedure_code == data.procedure_code and current.items == items:
@@ -117,6 +150,7 @@ async def assess(ctx: Context, data: s.AssessmentCreate) -> Assessed:
             at=ctx.now,
         ),
     )
+    await ctx.audit(AuditAction.CREATE, "fee_assessment", assessment.id, dossier_code=assessment.dossier_code)
     return Assessed(assessment, True)
 
 
@@ -135,7 +169,7 @@ def _paid(payments: Sequence[Payment]) -> list[fees.Paid]:
 
 
 async def dossier_fees(ctx: Context, dossier_code: str) -> FeesSummary:
-    ctx.check_dossier(dossier_code)
+    await ctx.check_dossier(dossier_code)
     assessment = await repository.current_assessment(ctx.session, dossier_code)
     payments = await repository.dossier_payments(ctx.session, dossier_code)
     assessed = assessment.total_vnd if assessment is not None else 0
@@ -180,7 +214,7 @@ def _same_request(payment: Payment, request_fingerprint: str, key: str) -> Payme
 async def create_payment(ctx: Context, key: str, data: s.PaymentCreate) -> Created:
     """A payment intent for ``data`` under the client's idempotency key (same key + same body: the same intent)."""
     _check_key(key)
-    ctx.check_dossier(data.dossier_code)
+    await ctx.check_dossier(data.dossier_code)
     request_fingerprint = fingerprint(data.model_dump(mode="json"))
     existing = await repository.payment_by_key(ctx.session, key)
     if existing is not None:
@@ -227,6 +261,7 @@ async def create_payment(ctx: Context, key: str, data: s.PaymentCreate) -> Creat
         if existing is None:
             raise
         return Created(_same_request(existing, request_fingerprint, key), False)
+    await ctx.audit(AuditAction.CREATE, "payment", payment.id, dossier_code=payment.dossier_code)
     return Created(payment, True)
 
 
@@ -268,6 +303,7 @@ async def _succeed(ctx: Context, payment: Payment, at: datetime, by: str, provid
             at=at,
         ),
     )
+    await ctx.audit(AuditAction.CHANGE, "payment", payment.id, status=payment.status)
     return True
 
 
@@ -295,6 +331,7 @@ async def _fail(ctx: Context, payment: Payment, at: datetime, reason: str, provi
             at=at,
         ),
     )
+    await ctx.audit(AuditAction.CHANGE, "payment", payment.id, status=payment.status)
     return True
 
 
@@ -414,6 +451,7 @@ async def refund(ctx: Context, payment_id: str, data: s.RefundCreate, key: str |
             at=ctx.now,
         ),
     )
+    await ctx.audit(AuditAction.CREATE, "refund", row.id, payment_id=payment.id, amount_vnd=data.amount_vnd)
     return Refunded(row, payment, True)
 
 

@@ -7,8 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from libs.common.validation import CleanInput
 
-class PlanTargetIn(BaseModel):
+
+class PlanTargetIn(CleanInput):
     indicator: str = Field(description="indicator code, see GET /indicators", examples=["on_time_rate"])
     comparator: str = Field(description="one of >, ≥, <, ≤, = (ASCII >= and <= accepted)", examples=[">"])
     value: float = Field(description="target value: percent for rates, minutes for avg_wait_minutes", examples=[98])
@@ -26,7 +28,7 @@ class PlanTargetIn(BaseModel):
     note: str | None = Field(None, description="the plan's own words")
 
 
-class PlanIn(BaseModel):
+class PlanIn(CleanInput):
     model_config = ConfigDict(extra="ignore")
 
     plan_id: str = Field(description="stable id, e.g. bac-giang-2024-3-kh-ubnd", examples=["bac-giang-2024-3-kh-ubnd"])

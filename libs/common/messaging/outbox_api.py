@@ -15,7 +15,7 @@ from libs.common.app import DBSession
 from libs.common.auth import Principal, Role, require
 from libs.common.errors import InvalidInput, field_error
 from libs.common.messaging.digest import digest_of, events_of, published_ids_of_days, republish, summarise
-from libs.common.validation import BoundedDate
+from libs.common.validation import BoundedDate, CleanInput
 
 MAX_REPUBLISH_KEYS = 1000
 MAX_DAYS = 400
@@ -47,7 +47,7 @@ class AggregateEvents(BaseModel):
     events: list[OutboxEvent]
 
 
-class RepublishRequest(BaseModel):
+class RepublishRequest(CleanInput):
     keys: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         min_length=1, max_length=MAX_REPUBLISH_KEYS, description="Aggregate keys (e.g. dossier codes)"
     )

@@ -66,6 +66,10 @@ def make_app() -> FastAPI:
     async def search(on: BoundedDate, page: PageNumber = 1) -> dict[str, object]:
         return {"on": on.isoformat(), "page": page}
 
+    @router.get("/things/{code}")
+    async def thing(code: str, q: str = "") -> dict[str, str]:
+        return {"code": code, "q": q}
+
     settings = ServiceSettings(environment="test", database_url="sqlite+aiosqlite:///:memory:", kafka_enabled=False)
     return create_service_app(service="t", title="t", description="t", settings=settings, routers=[router])
 
@@ -81,3 +85,16 @@ async def test_over_http_a_nul_byte_is_422_not_500() -> None:
     assert fields_of(assert_problem(date_, 422, "validation_error")) == {"on"}
     assert fields_of(assert_problem(page, 422, "validation_error")) == {"page"}
     assert ok.json() == {"on": "2024-01-01", "page": 3}
+
+
+@pytest.mark.asyncio
+async def test_a_control_character_in_the_path_or_a_query_value_is_422_before_the_route() -> None:
+    async with running_app(make_app()) as client:
+        in_path = await client.get("/things/A%00B")
+        in_query = await client.get("/things/AB", params={"q": "x\u0000y"})
+        line_feed = await client.get("/things/AB", params={"q": "x\ny"})
+        ok = await client.get("/things/Tân Lập", params={"q": "Hộ tịch"})
+    assert fields_of(assert_problem(in_path, 422, "validation_error")) == {"path"}
+    assert fields_of(assert_problem(in_query, 422, "validation_error")) == {"q"}
+    assert fields_of(assert_problem(line_feed, 422, "validation_error")) == {"q"}
+    assert ok.json() == {"code": "Tân Lập", "q": "Hộ tịch"}

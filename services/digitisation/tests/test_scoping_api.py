@@ -12,22 +12,31 @@ from sqlalchemy import select
 
 from libs.common.audit import audit_log
 from libs.common.db import create_engine
-from libs.common.testing import api_keys, assert_problem, bearer, running_app
+from libs.common.testing import (
+    api_keys,
+    assert_audit_chain_names_an_altered_row,
+    assert_problem,
+    bearer,
+    dossier_received,
+    feed_dossier_agencies,
+    running_app,
+)
 from services.digitisation.app import create_app
 from services.digitisation.config import DigitisationSettings
 from services.digitisation.tests.support import DOSSIER, PERSON, document
 
 pytestmark = pytest.mark.asyncio
 
-AGENCY, OUTSIDE = "000.00.00.H56", "000.00.12.H56"
+AGENCY, OUTSIDE, HANDLING = "000.00.00.H56", "000.00.12.H56", "000.00.21.H56"
 KEYS = {
     "desk-a-key-000000000000000000000000": {"subject": "a.desk", "roles": ["desk_officer"], "agencies": [AGENCY]},
     "desk-x-key-000000000000000000000000": {"subject": "x.desk", "roles": ["desk_officer"], "agencies": [OUTSIDE]},
     "holder-key-0000000000000000000000000": {"subject": PERSON, "roles": ["portal"]},
     "stranger-key-00000000000000000000000": {"subject": "001299999999", "roles": ["portal"]},
     "noscope-key-000000000000000000000000": {"subject": "n.desk", "roles": ["desk_officer"]},
+    "handler-h-key-000000000000000000000": {"subject": "h.handler", "roles": ["handler"], "agencies": [HANDLING]},
 }
-DESK_A, DESK_X, HOLDER, STRANGER, NO_SCOPE = (bearer(k) for k in KEYS)
+DESK_A, DESK_X, HOLDER, STRANGER, NO_SCOPE, HANDLER_H = (bearer(k) for k in KEYS)
 DOC = f"{PERSON}.KQ001193"
 
 
@@ -49,6 +58,26 @@ class TestDocuments:
         assert_problem(await scoped.post("/documents", json=document(), headers=DESK_X), 404, "dossier_not_found")
         body = {"component_code": "GKS", "document_id": DOC}
         reuse = await scoped.post(f"/dossiers/{DOSSIER}/reuse", json=body, headers=DESK_X)
+        assert_problem(reuse, 404, "dossier_not_found")
+
+
+class TestHandlingAgency:
+    async def test_the_handling_agency_of_a_dossier_received_elsewhere_sees_its_documents(
+        self, scoped: httpx.AsyncClient, digitisation_url: str
+    ) -> None:
+        assert (await scoped.post("/documents", json=document(), headers=DESK_A)).status_code == 201
+        assert_problem(await scoped.get(f"/documents/{DOC}", headers=HANDLER_H), 404, "document_not_found")
+
+        await feed_dossier_agencies(digitisation_url, dossier_received(DOSSIER, receiving=AGENCY, handling=HANDLING))
+        assert (await scoped.get(f"/documents/{DOC}", headers=HANDLER_H)).status_code == 200
+        body = {"component_code": "GKS", "document_id": DOC}
+        reuse = await scoped.post(f"/dossiers/{DOSSIER}/reuse", json=body, headers=HANDLER_H)
+        assert reuse.status_code == 201, reuse.text
+        listed = await scoped.get(f"/dossiers/{DOSSIER}/reuse", headers=HANDLER_H)
+        assert [r["component_code"] for r in listed.json()] == ["GKS"]
+        assert_problem(await scoped.get(f"/documents/{DOC}", headers=DESK_X), 404, "document_not_found")
+        assert (await scoped.get(f"/dossiers/{DOSSIER}/reuse", headers=DESK_X)).json() == []
+        reuse = await scoped.post(f"/dossiers/{DOSSIER}/reuse", json={**body, "component_code": "X"}, headers=DESK_X)
         assert_problem(reuse, 404, "dossier_not_found")
 
 
@@ -81,3 +110,4 @@ class TestHolderView:
             ("read", "document", None),
         ]
         assert all(PERSON not in f"{r.subject_id}{r.detail}{r.actor}" for r in rows)
+        await assert_audit_chain_names_an_altered_row("digitisation", digitisation_url, rows=3)

@@ -17,6 +17,7 @@ from libs.common.contract import Channel
 from libs.common.errors import Forbidden
 from libs.common.idempotency import IdempotencyKey, once
 from libs.common.limits import RATE_LIMITED_RESPONSES, public_rate_limit
+from libs.common.validation import PageNumber, PageSize
 from services.intake.catalogue_replica import service as replica
 from services.intake.context import STAFF, Ctx, IntakeContext, allow
 from services.intake.domain.deadlines import due_bound
@@ -39,6 +40,9 @@ DESK, HANDLER, LEADER, PORTAL = Role.DESK_OFFICER, Role.HANDLER, Role.LEADER, Ro
     operation_id="receive_dossier",
     tags=["dossiers"],
     dependencies=[allow(DESK, PORTAL)],
+    responses={
+        404: {"content": {"application/problem+json": {}}, "description": "no procedure with this code in force"}
+    },
 )
 async def receive_dossier(body: s.DossierCreate, ctx: Ctx, idempotency_key: IdempotencyKey = None) -> s.DossierRead:
     """Receive a dossier (form 01, receipt and appointment): checks the procedure version in force at receipt, the
@@ -69,8 +73,8 @@ async def list_dossiers(
     due_within: Annotated[
         int | None, Query(ge=0, le=60, description="unfinished and due by the close of the N-th working day from today")
     ] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page: PageNumber = 1,
+    page_size: PageSize = 50,
 ) -> s.DossierPage:
     """Dossiers by agency, status, overdue and near due, earliest due first."""
     due_before = None if due_within is None else due_bound(ctx.calendar, ctx.now, due_within)

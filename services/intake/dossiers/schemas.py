@@ -16,12 +16,13 @@ from libs.common.contract import (
     ReturnChannel,
     TransferMode,
 )
+from libs.common.validation import CleanInput
 from services.intake.domain.codes import is_enterprise_code, is_procedure_code, personal_id_problem
 from services.intake.integrations.consent import NoticesIn
 from services.intake.schemas import AT_DESCRIPTION, check_agency_code
 
 
-class ApplicantIn(BaseModel):
+class ApplicantIn(CleanInput):
     kind: ApplicantKind
     id_code: str = Field(description="12-digit personal identification number, or enterprise/tax code")
     name: str = Field(min_length=1, max_length=300)
@@ -41,14 +42,14 @@ class ApplicantIn(BaseModel):
         return self
 
 
-class ComponentIn(BaseModel):
+class ComponentIn(CleanInput):
     code: str = Field(min_length=1, max_length=60, description="document-type code from the catalogue")
     form: ComponentForm
     digitised: bool = Field(False, description="a digitised copy was made at reception")
     copies: int = Field(1, ge=1, le=100)
 
 
-class DossierCreate(BaseModel):
+class DossierCreate(CleanInput):
     """A dossier as received at a desk or through the portal."""
 
     model_config = ConfigDict(
@@ -96,7 +97,7 @@ class DossierCreate(BaseModel):
         return check_agency_code(value)
 
 
-class CommandIn(BaseModel):
+class CommandIn(CleanInput):
     model_config = ConfigDict(extra="forbid")
     at: AwareDatetime | None = Field(None, description=AT_DESCRIPTION)
 

@@ -14,6 +14,7 @@ from libs.common.audit import AuditAction
 from libs.common.calendar import VN_TZ
 from libs.common.contract import ProcedureSnapshot
 from libs.common.errors import InvalidInput, field_error
+from libs.common.validation import BoundedDate
 from libs.common.web import html_to_pdf
 from services.intake.catalogue_replica import service as replica
 from services.intake.config import IntakeSettings
@@ -178,8 +179,8 @@ async def _book(ctx: IntakeContext, agency: str, year: int) -> tuple[list[tuple[
 @router.get("/stats/dossiers", operation_id="dossier_stats", tags=["stats"])
 async def dossier_stats(
     ctx: Ctx,
-    from_: Annotated[date, Query(alias="from", description="first local day (Asia/Ho_Chi_Minh), inclusive")],
-    to: Annotated[date, Query(description="last local day, inclusive")],
+    from_: Annotated[BoundedDate, Query(alias="from", description="first local day (Asia/Ho_Chi_Minh), inclusive")],
+    to: Annotated[BoundedDate, Query(description="last local day, inclusive")],
 ) -> s.DossierStats:
     """Dossiers received and finished (result, refusal after acceptance, stop) per receiving agency in a window of
     local days: reporting's parity check. Shape documented in docs/intake.md."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.common.validation import CleanInput
 from services.intake.integrations.notices import NoticeChannel
 from services.intake.models import NoticeConsent
 
@@ -15,7 +16,7 @@ from services.intake.models import NoticeConsent
 PHONE = re.compile(r"^(?:\+?84|0)\d{9}$")
 
 
-class NoticesIn(BaseModel):
+class NoticesIn(CleanInput):
     """The citizen's choice of notices about this dossier. Absent: no notice at all (a phone number given on the
     applicant is not consent)."""
 

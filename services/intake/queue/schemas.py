@@ -6,10 +6,11 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from libs.common.validation import CleanInput
 from services.intake.schemas import AT_DESCRIPTION, check_agency_code
 
 
-class TicketCreate(BaseModel):
+class TicketCreate(CleanInput):
     model_config = ConfigDict(extra="forbid")
     agency_code: str
     desk: str = Field(min_length=1, max_length=60)
@@ -23,13 +24,13 @@ class TicketCreate(BaseModel):
         return value
 
 
-class TicketCall(BaseModel):
+class TicketCall(CleanInput):
     model_config = ConfigDict(extra="forbid")
     desk: str | None = Field(None, max_length=60, description="the desk that calls it, if not the one it was issued at")
     at: AwareDatetime | None = Field(None, description=AT_DESCRIPTION)
 
 
-class TicketServe(BaseModel):
+class TicketServe(CleanInput):
     model_config = ConfigDict(extra="forbid")
     at: AwareDatetime | None = Field(None, description=AT_DESCRIPTION)
 

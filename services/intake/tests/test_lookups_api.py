@@ -68,6 +68,10 @@ class TestLists:
         response = await client.get("/dossiers", params={"status": "lost"}, headers=AUTH["handler"])
         assert_problem(response, 422, "validation_error")
 
+    async def test_a_page_past_any_offset_is_422_not_500(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/dossiers", params={"page": 10**18}, headers=AUTH["handler"])
+        assert_problem(response, 422, "validation_error")
+
 
 class TestControlSheetAndForms:
     async def test_control_sheet_lists_every_step_with_its_result(self, client: httpx.AsyncClient) -> None:

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from libs.common.db import create_engine
 from libs.common.messaging.tables import outbox
-from libs.common.testing import AUTH
+from libs.common.testing import AUTH, assert_problem, fields_of
+from services.intake.tests.support import body_of, receive
 
 pytestmark = pytest.mark.asyncio
 
@@ -63,6 +64,23 @@ class TestReceiveDossier:
         assert problem["code"] == "validation_error"
         assert problem["errors"][0]["field"] == "applicant"
         assert "id_code" in problem["errors"][0]["msg"]
+
+    async def test_control_characters_and_far_dates_are_422_naming_the_field(self, client: httpx.AsyncClient) -> None:
+        # a NUL in a name was a 500 on PostgreSQL whose traceback printed the statement's parameters
+        bad = dossier(applicant={"kind": "person", "id_code": "001204012345", "name": "Nguyễn\u0000Văn An"})
+        problem = assert_problem(
+            await client.post("/dossiers", json=bad, headers=AUTH["desk"]), 422, "validation_error"
+        )
+        assert fields_of(problem) == {"applicant.name"}
+        far = dossier(at="0202-03-02T09:00:00+07:00")
+        problem = assert_problem(
+            await client.post("/dossiers", json=far, headers=AUTH["desk"]), 422, "validation_error"
+        )
+        assert fields_of(problem) == {"at"}
+        code = await receive(client)
+        note = body_of("refuse", reason="Thiếu giấy tờ\u0007")
+        refused = await client.post(f"/dossiers/{code}/refusal", json=note, headers=AUTH["handler"])
+        assert fields_of(assert_problem(refused, 422, "validation_error")) == {"reason"}
 
     async def test_a_malformed_procedure_code_names_the_field(self, client: httpx.AsyncClient) -> None:
         response = await client.post("/dossiers", json=dossier(procedure_code="1001193"), headers=AUTH["desk"])

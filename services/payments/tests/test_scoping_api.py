@@ -4,25 +4,37 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 import pytest_asyncio
 
-from libs.common.testing import api_keys, assert_problem, bearer, fields_of, running_app
+from libs.common.contract.events import DossierTransferred, TransferMode
+from libs.common.testing import (
+    api_keys,
+    assert_problem,
+    bearer,
+    dossier_received,
+    feed_dossier_agencies,
+    fields_of,
+    running_app,
+)
 from services.payments.app import create_app
 from services.payments.config import PaymentsSettings
 from services.payments.tests.support import DOSSIER, SECRETS, assessment, intent, key
 
 pytestmark = pytest.mark.asyncio
 
-AGENCY, OUTSIDE = "000.00.00.H56", "000.00.12.H56"
+AGENCY, OUTSIDE, HANDLING, TAKER = "000.00.00.H56", "000.00.12.H56", "000.00.21.H56", "000.00.31.H56"
 KEYS = {
     "desk-a-key-000000000000000000000000": {"subject": "a.desk", "roles": ["desk_officer"], "agencies": [AGENCY]},
     "desk-x-key-000000000000000000000000": {"subject": "x.desk", "roles": ["desk_officer"], "agencies": [OUTSIDE]},
     "ops-x-key-0000000000000000000000000": {"subject": "x.ops", "roles": ["ops"], "agencies": [OUTSIDE]},
+    "handler-h-key-000000000000000000000": {"subject": "h.handler", "roles": ["handler"], "agencies": [HANDLING]},
+    "handler-t-key-000000000000000000000": {"subject": "t.handler", "roles": ["handler"], "agencies": [TAKER]},
 }
-DESK_A, DESK_X, OPS_X = (bearer(k) for k in KEYS)
+DESK_A, DESK_X, OPS_X, HANDLER_H, HANDLER_T = (bearer(k) for k in KEYS)
 
 
 @pytest_asyncio.fixture
@@ -57,6 +69,41 @@ class TestPaymentScope:
             "lines": [],
         }
         assert_problem(await scoped.post("/reconciliation", json=body, headers=OPS_X), 403, "forbidden")
+
+
+class TestHandlingAgency:
+    """The handling agency of a dossier received by another one sees and changes its fees and payments, once the
+    dossier's receipt has reached payments' replica; an agency the dossier never passed through still does not."""
+
+    async def test_the_handling_and_the_current_agency_count_as_own(
+        self, scoped: httpx.AsyncClient, payments_url: str
+    ) -> None:
+        assert (await scoped.post("/assessments", json=assessment(), headers=DESK_A)).status_code == 201
+        created = await scoped.post("/payments", json=intent(channel="counter"), headers=DESK_A | key())
+        payment_id = created.json()["id"]
+        assert_problem(await scoped.get(f"/payments/{payment_id}", headers=HANDLER_H), 404, "payment_not_found")
+
+        await feed_dossier_agencies(payments_url, dossier_received(DOSSIER, receiving=AGENCY, handling=HANDLING))
+        assert (await scoped.get(f"/payments/{payment_id}", headers=HANDLER_H)).status_code == 200
+        assert (await scoped.get(f"/dossiers/{DOSSIER}/fees", headers=HANDLER_H)).status_code == 200
+        reassessed = await scoped.post("/assessments", json=assessment(9000), headers=HANDLER_H)
+        assert reassessed.status_code == 201, reassessed.text
+        for outsider in (HANDLER_T, DESK_X):
+            assert_problem(await scoped.get(f"/payments/{payment_id}", headers=outsider), 404, "payment_not_found")
+            fees = await scoped.get(f"/dossiers/{DOSSIER}/fees", headers=outsider)
+            assert_problem(fees, 404, "dossier_not_found")
+
+        transfer = DossierTransferred(
+            dossier_code=DOSSIER,
+            from_agency_code=HANDLING,
+            to_agency_code=TAKER,
+            mode=TransferMode.ELECTRONIC,
+            inter_agency=True,
+            at=datetime(2026, 3, 3, 2, 0, tzinfo=UTC),
+        )
+        await feed_dossier_agencies(payments_url, transfer)
+        assert (await scoped.get(f"/payments/{payment_id}", headers=HANDLER_T)).status_code == 200
+        assert (await scoped.get(f"/payments/{payment_id}", headers=HANDLER_H)).status_code == 200
 
 
 class TestBoundedAmounts:

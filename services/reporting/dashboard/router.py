@@ -3,18 +3,22 @@ XLSX or PDF. Thin: resolve the viewer's scope, call the dashboard service, rende
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.app import DBSession
+from libs.common.audit import AuditAction
 from libs.common.auth import Principal, Role, require
 from libs.common.calendar import CalendarSettings, WorkingCalendar
 from libs.common.errors import Forbidden
 from libs.common.signin import SESSION_COOKIE
 from libs.common.web import STATIC_PREFIX
+from services.reporting import audit
 from services.reporting.clock import Now
 from services.reporting.config import ReportingSettings
 from services.reporting.dashboard import service
@@ -30,7 +34,10 @@ from services.reporting.web import HTML_MEDIA_TYPE, PDF_MEDIA_TYPE, render, rend
 router = APIRouter(tags=["dashboard"])
 
 Viewer = Annotated[Principal, Depends(require(Role.LEADER, Role.OPS))]
-_HTML: dict[int | str, dict[str, Any]] = {200: {"content": {HTML_MEDIA_TYPE: {}}, "description": "an HTML page"}}
+_HTML: dict[int | str, dict[str, Any]] = {
+    200: {"content": {HTML_MEDIA_TYPE: {}}, "description": "an HTML page"},
+    404: {"content": {"application/problem+json": {}}, "description": "no such plan, year of the plan or agency"},
+}
 
 
 class CardFormat(StrEnum):
@@ -132,6 +139,7 @@ async def dashboard(request: Request, session: DBSession, principal: Viewer, vie
     Decision 766 index, dossiers due or overdue, late agencies per month and the year-end forecast."""
     settings = _settings(request)
     data = await service.build(session, view, province_name=settings.province_name, at=at, calendar=_calendar(request))
+    await _audit_deadlines(session, principal, at, data, AuditAction.READ)
     data["plans"] = await service.plans(session)
     return HTMLResponse(render("dashboard/page.html", **_page_context(request, principal, data)))
 
@@ -160,6 +168,9 @@ async def dashboard_dossiers(
     """The dossiers behind a number of the dashboard (at most 1,000), with their due time, outcome and apology."""
     drill = await reports.drill_down(session, indicator, part.value, view.period(), view.scope(), 1000, 0)
     facts = await reports_repository.facts(session, drill["items"]) if drill["kind"] == "dossiers" else []
+    await audit.dossiers_shown(
+        session, principal, at, [f.dossier_code for f in facts], list=f"dashboard {indicator} {part.value}"
+    )
     agencies = await reports_repository.agency_infos(session)
     data = {
         "view": view,
@@ -202,6 +213,7 @@ async def dashboard_card(
         calendar=_calendar(request),
         cards=(card.value,),
     )
+    await _audit_deadlines(session, principal, at, data, AuditAction.EXPORT)
     name = f"bang-dieu-khien-{card.value}-{view.year}"
     if format is CardFormat.PDF:
         context = _page_context(request, principal, data)
@@ -212,6 +224,16 @@ async def dashboard_card(
     if format is CardFormat.CSV:
         return _file(exports.tables_csv(settings.province_name, period, tables), exports.CSV_MEDIA_TYPE, f"{name}.csv")
     return _file(exports.tables_xlsx(settings.province_name, period, tables), exports.XLSX_MEDIA_TYPE, f"{name}.xlsx")
+
+
+async def _audit_deadlines(
+    session: AsyncSession, principal: Principal, at: datetime, data: dict[str, Any], action: AuditAction
+) -> None:
+    """The deadlines card lists dossiers (due soon, overdue): shown on the page or exported, each is recorded."""
+    deadlines = data.get("deadlines")
+    if deadlines:
+        codes = [item["code"] for item in (*deadlines["soon"], *deadlines["overdue"])]
+        await audit.dossiers_shown(session, principal, at, codes, action=action, list="dashboard deadlines")
 
 
 def _file(content: bytes, media_type: str, filename: str) -> Response:

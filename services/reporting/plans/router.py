@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from libs.common.app import DBSession, RuntimeDep
+from libs.common.audit import AuditAction
 from libs.common.auth import Principal, Role, require
+from services.reporting import audit
 from services.reporting import models as m
 from services.reporting.clock import Now
 from services.reporting.plans import repository, service
@@ -57,9 +59,12 @@ async def get_plan(plan_id: str, session: DBSession) -> PlanRead:
 
 
 @router.post("/plans", tags=["plans"], status_code=status.HTTP_201_CREATED, operation_id="load_plan")
-async def load_plan(body: PlanIn, session: DBSession, rt: RuntimeDep, _: Editor, at: Now) -> PlanRead:
+async def load_plan(body: PlanIn, session: DBSession, rt: RuntimeDep, principal: Editor, at: Now) -> PlanRead:
     """Load a plan (or a new version of one: the same `plan_id` replaces it) and publish `PlanLoaded`."""
+    existed = await repository.plan(session, body.plan_id) is not None
     await service.load_plan(session, rt.outbox, body.model_dump(), at=at)
+    action = AuditAction.CHANGE if existed else AuditAction.CREATE
+    await audit.changed(session, principal, at, action, "plan", body.plan_id)
     row = await repository.plan(session, body.plan_id)
     assert row is not None
     return _read(row)

@@ -9,7 +9,10 @@ from fastapi import APIRouter, Body, Depends, status
 from pydantic import BaseModel, Field
 
 from libs.common.app import DBSession
+from libs.common.audit import AuditAction
 from libs.common.auth import Principal, Role, require
+from libs.common.validation import CleanInput
+from services.reporting import audit
 from services.reporting.clock import Now
 from services.reporting.models import PeriodSnapshot
 from services.reporting.reports import closing
@@ -51,8 +54,12 @@ class RestatementRead(BaseModel):
     dossiers: list[str] = Field(description="dossiers of the window with an event that arrived after the snapshot")
 
 
-class CloseIn(BaseModel):
+class CloseIn(CleanInput):
     note: str | None = Field(None, max_length=2000)
+
+
+def _snapshot_id(snapshot: PeriodSnapshot) -> str:
+    return f"{snapshot.period_key}@v{snapshot.version}"
 
 
 def _read(s: PeriodSnapshot) -> SnapshotRead:
@@ -72,6 +79,7 @@ async def close_period(
     and every agency are frozen as version 1, and its reports show them from now on. 409 ``period_closed`` if it is
     closed already (see its restatement)."""
     snapshot = await closing.close_period(session, period, at=now, by=who.subject, note=body.note if body else None)
+    await audit.changed(session, who, now, AuditAction.CREATE, "period_snapshot", _snapshot_id(snapshot))
     return SnapshotFigures.model_validate(snapshot, from_attributes=True)
 
 
@@ -86,10 +94,13 @@ async def list_closed_periods(session: DBSession, _: Reader) -> list[SnapshotRea
     operation_id="period_restatement",
     responses={409: {"description": "the period is not closed"}},
 )
-async def period_restatement(session: DBSession, _: Reader, period: Period) -> RestatementRead:
+async def period_restatement(session: DBSession, who: Reader, period: Period, now: Now) -> RestatementRead:
     """What events that arrived after the close would change: each figure (province or agency, indicator,
     numerator / denominator / value) with its snapshot and live values, and the dossiers behind the change."""
     pending = await closing.pending_restatement(session, period)
+    await audit.dossiers_shown(
+        session, who, now, pending.dossiers, list=f"restatement {_snapshot_id(pending.snapshot)}"
+    )
     return RestatementRead(
         snapshot=_read(pending.snapshot),
         changes=[ChangeRead(**c.__dict__, delta=c.delta) for c in pending.changes],
@@ -110,4 +121,5 @@ async def approve_restatement(
     snapshot = await closing.approve_restatement(
         session, period, at=now, by=who.subject, note=body.note if body else None
     )
+    await audit.changed(session, who, now, AuditAction.CHANGE, "period_snapshot", _snapshot_id(snapshot))
     return _read(snapshot)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
 from fastapi import Depends, Query
 
 from libs.common.errors import field_error
+from libs.common.validation import BoundedDate
 from services.reporting.errors import PeriodInvalid
 from services.reporting.reports.periods import PeriodKind, Window, WindowSystem, custom_window, window
 
@@ -34,8 +34,10 @@ def period_window(
         WindowSystem,
         Query(alias="window", description="official: Decree 09/2019 cut-off (15th–14th); calendar: calendar periods"),
     ] = WindowSystem.OFFICIAL,
-    first_on: Annotated[date | None, Query(alias="from", description="custom window: first local date")] = None,
-    last_on: Annotated[date | None, Query(alias="to", description="custom window: last local date (inclusive)")] = None,
+    first_on: Annotated[BoundedDate | None, Query(alias="from", description="custom window: first local date")] = None,
+    last_on: Annotated[
+        BoundedDate | None, Query(alias="to", description="custom window: last local date (inclusive)")
+    ] = None,
 ) -> Window:
     """The report's window: a named period of ``year`` (quarter, month, half or, by default, the whole year) in the
     official or calendar system, or a custom run of dates ``from``–``to``."""

@@ -10,8 +10,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from libs.common.app import DBSession
+from libs.common.audit import AuditAction
 from libs.common.auth import Principal, Role, require
 from libs.common.errors import Forbidden, InvalidInput, field_error
+from libs.common.validation import Offset
+from services.reporting import audit
 from services.reporting.clock import Now
 from services.reporting.config import ReportingSettings
 from services.reporting.errors import DossierUnknown, PeriodInvalid
@@ -87,7 +90,12 @@ async def list_indicators() -> list[IndicatorDefRead]:
     ]
 
 
-@router.get("/reports/indicators", tags=["indicators"], operation_id="indicator_report")
+@router.get(
+    "/reports/indicators",
+    tags=["indicators"],
+    operation_id="indicator_report",
+    responses={404: {"content": {"application/problem+json": {}}, "description": "no such agency or indicator"}},
+)
 async def indicator_report(
     session: DBSession,
     _: Reader,
@@ -117,7 +125,8 @@ async def indicator_report(
 async def indicator_drill_down(
     code: str,
     session: DBSession,
-    _: Reader,
+    principal: Reader,
+    at: Now,
     agency: ScopedAgency,
     period: Period,
     part: Annotated[Part, Query(description="numerator or denominator")] = Part.NUMERATOR,
@@ -125,19 +134,28 @@ async def indicator_drill_down(
     sector: str | None = None,
     procedure: str | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> DrillDown:
     """The dossier codes behind an indicator's numerator or denominator (procedure codes, ticket ids or agency codes
     for the indicators that count those; `kind` says which)."""
     scope = service.request_scope(agency=agency, level=level, sector=sector, procedure=procedure)
-    return DrillDown.model_validate(await service.drill_down(session, code, part.value, period, scope, limit, offset))
+    drill = await service.drill_down(session, code, part.value, period, scope, limit, offset)
+    if drill["kind"] == "dossiers":
+        await audit.dossiers_shown(
+            session, principal, at, drill["items"], action=AuditAction.EXPORT, list=f"indicator {code} {part.value}"
+        )
+    return DrillDown.model_validate(drill)
 
 
 _FILES = {
     200: {
         "content": {exports.CSV_MEDIA_TYPE: {}, exports.XLSX_MEDIA_TYPE: {}, PDF_MEDIA_TYPE: {}},
         "description": "JSON, or with format=csv|xlsx|pdf the same report as a file",
-    }
+    },
+    404: {
+        "content": {"application/problem+json": {}},
+        "description": "no such plan, year of the plan, agency or indicator (problem+json)",
+    },
 }
 
 
@@ -351,13 +369,14 @@ async def parity_check(
 
 
 @router.get("/dossiers/{code}/fact", tags=["traceability"], operation_id="dossier_fact")
-async def dossier_fact(code: str, session: DBSession, principal: Reader) -> DossierFactRead:
+async def dossier_fact(code: str, session: DBSession, principal: Reader, at: Now) -> DossierFactRead:
     """A dossier's fact row and the ledger of events it was folded from (identity codes hashed). 404 for a dossier
     of an agency outside the caller's scope, as for one reporting never heard of."""
     fact = await repository.fact(session, principal.scope, code)
     if fact is None:
         raise DossierUnknown(f"No events about dossier {code}")
     events = await repository.ledger_rows(session, code)
+    await audit.dossiers_shown(session, principal, at, [code], list="fact")
     return DossierFactRead.model_validate(
         {
             "fact": {c: getattr(fact, c) for c in FACT_COLUMNS},
