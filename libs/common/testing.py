@@ -534,7 +534,7 @@ async def feed_dossier_agencies(database_url: str, *payloads: e.EventPayload) ->
 
 
 def dossier_received(code: str, *, receiving: str, handling: str) -> e.DossierReceived:
-    """A ``DossierReceived`` of a dossier received by one agency and handled by another (a made-up applicant pseudonym)."""
+    """A ``DossierReceived`` of a dossier received by one agency and handled by another (made-up applicant)."""
     at = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
     return e.DossierReceived(
         dossier_code=code,
