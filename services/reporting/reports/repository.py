@@ -181,6 +181,11 @@ async def procedure_versions(session: AsyncSession) -> list[ProcedureInfo]:
             in_force_from=r.in_force_from,
             in_force_until=r.in_force_until,
             withdrawn_on=r.withdrawn_on,
+            decision_signed_on=r.decision_signed_on,
+            publication_due_on=r.publication_due_on,
+            national_db_due_on=r.national_db_due_on,
+            public_in_national_db_on=r.public_in_national_db_on,
+            components_complete=r.components_complete,
         )
         for r in rows
     ]

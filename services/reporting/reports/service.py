@@ -15,7 +15,7 @@ from services.reporting.reports import compliance as c
 from services.reporting.reports import index766, repository
 from services.reporting.reports.definitions import INDICATORS, Basis
 from services.reporting.reports.indicators import GroupedData, evaluate, procedure_members
-from services.reporting.reports.periods import Window
+from services.reporting.reports.periods import VN_TZ, Window
 from services.reporting.reports.results_form import COLUMNS, EXTRA_COLUMNS, form_rows, level_label, total_row
 from services.reporting.reports.scope import Scope
 
@@ -298,16 +298,17 @@ async def index_766(
     cache = GroupCache(session, where, by_agency=True, procedures=True)
     await cache.load([period])
     g = cache(period)
+    today = at.astimezone(VN_TZ).date()  # a duty whose due day is still to come is not judged late yet
     sections: list[dict[str, Any]] = []
     if agency is None:
-        sections.append({"key": "province", "label": "Toàn tỉnh", **index766.index(g, [])})
+        sections.append({"key": "province", "label": "Toàn tỉnh", **index766.index(g, [], today)})
     agencies = g.agencies
     codes = [agency] if agency else (sorted(agencies) if by_agency else [])
     for code in codes:
         info = agencies.get(code)
         label = f"{info.name} ({code})" if info and info.name else code
         sections.append(
-            {"key": f"agency:{code}", "label": label, **index766.index(g, [Scope(agencies=frozenset({code}))])}
+            {"key": f"agency:{code}", "label": label, **index766.index(g, [Scope(agencies=frozenset({code}))], today)}
         )
     return {
         "report": "decision_766_index",
