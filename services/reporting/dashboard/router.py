@@ -158,7 +158,7 @@ async def dashboard_dossiers(
     part: Annotated[Part, Query(description="numerator or denominator")] = Part.DENOMINATOR,
 ) -> HTMLResponse:
     """The dossiers behind a number of the dashboard (at most 1,000), with their due time, outcome and apology."""
-    drill = await reports.drill_down(session, indicator, part.value, view.period(), view.scope(), 1000, 0)
+    drill = await reports.drill_down(session, indicator, part.value, view.period(), view.scope(), 1000)
     facts = await reports_repository.facts(session, drill["items"]) if drill["kind"] == "dossiers" else []
     agencies = await reports_repository.agency_infos(session)
     data = {

@@ -200,9 +200,11 @@ async def levels_in_use(session: AsyncSession) -> list[str]:
 
 
 async def drill_down(
-    session: AsyncSession, w: Window, flag: str, where: Scope | None, limit: int, offset: int
+    session: AsyncSession, w: Window, flag: str, where: Scope | None, limit: int, after: str | None
 ) -> tuple[int, list[str]]:
-    """Dossier codes behind one flag (a numerator or denominator) in a window and scope."""
+    """Dossier codes behind one flag (a numerator or denominator) in a window and scope: the total, and up to
+    ``limit`` codes after ``after`` in code order. Keyset on the primary key, never an offset: PostgreSQL walks the
+    key's index from ``after`` (or keeps a top-``limit`` heap), so a late page costs what the first does."""
     t = fact_t
     conds = flag_conditions(w)
     filters = [
@@ -216,10 +218,9 @@ async def drill_down(
         keep = [code for code, name in names if where.matches_sector(code, name)]
         filters.append(t.c.sector_code.in_(keep))
     total = (await session.execute(select(func.count()).select_from(t).where(*filters))).scalar_one()
+    page = [*filters, t.c.dossier_code > after] if after is not None else filters
     codes = (
-        await session.execute(
-            select(t.c.dossier_code).where(*filters).order_by(t.c.dossier_code).limit(limit).offset(offset)
-        )
+        await session.execute(select(t.c.dossier_code).where(*page).order_by(t.c.dossier_code).limit(limit))
     ).scalars()
     return int(total), list(codes)
 
