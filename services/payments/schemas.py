@@ -77,6 +77,12 @@ class PaymentCreate(CleanInput):
         description="online: a configured gateway (e.g. paygov, a provincial gateway); counter/postal: optional "
         "(cash, bank-transfer, vnpost …)",
     )
+    at: AwareDatetime | None = Field(
+        None,
+        description="counter/postal: when the desk took the request, if it is keyed in later (so that its "
+        "confirmation can keep the time the money came); never in the future. Not for online payments, which "
+        "start when the citizen pays. Defaults to now.",
+    )
 
 
 class PaymentRead(BaseModel):

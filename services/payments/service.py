@@ -191,6 +191,14 @@ async def create_payment(ctx: Context, key: str, data: s.PaymentCreate) -> Creat
             f"Online payments go through a configured provider ({known})",
             errors=[field_error(("provider",), f"not a configured provider ({known})")],
         )
+    created_at = ctx.now
+    if data.at is not None:
+        created_at = data.at.astimezone(UTC)
+        why = timing.creation_problem(created_at, ctx.now, online=data.channel is PaymentChannel.ONLINE)
+        if why is not None:
+            raise PaymentRejected(
+                f"A payment cannot be created at {created_at.isoformat()}: {why}", errors=[field_error(("at",), why)]
+            )
     assessment = await repository.current_assessment(ctx.session, data.dossier_code)
     if assessment is not None:
         if assessment.procedure_code != data.procedure_code:
@@ -214,7 +222,7 @@ async def create_payment(ctx: Context, key: str, data: s.PaymentCreate) -> Creat
         provider=data.provider,
         status=PaymentStatus.CREATED.value,
         refunded_vnd=0,
-        created_at=ctx.now,
+        created_at=created_at,
         created_by=ctx.actor,
     )
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -162,6 +162,35 @@ class TestConfirmAtTheCounter:
         assert datetime.fromisoformat(response.json()["succeeded_at"]) == datetime.fromisoformat(at)
         [(_, _, data)] = await events(payments_url)
         assert datetime.fromisoformat(data["at"]) == datetime.fromisoformat(at)
+
+    async def test_a_paper_payment_keyed_in_the_next_morning_keeps_both_times(
+        self, client: httpx.AsyncClient, payments_url: str
+    ) -> None:
+        # Cash taken at the counter yesterday at 16:00, both the request and the receipt keyed in this morning: the
+        # intent keeps 16:00 and the confirmation 16:05, so the payment lands in yesterday's period.
+        taken = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)
+        payment = await create(client, "desk", channel="counter", provider="cash", at=taken.isoformat())
+        assert datetime.fromisoformat(payment["created_at"]) == taken
+        paid = (taken + timedelta(minutes=5)).isoformat()
+        response = await client.post(f"/payments/{payment['id']}/confirm", json={"at": paid}, headers=AUTH["desk"])
+        assert response.status_code == 200, response.text
+        [(_, _, data)] = await events(payments_url)
+        assert datetime.fromisoformat(data["at"]) == datetime.fromisoformat(paid)
+
+    @pytest.mark.parametrize(
+        ("changes", "reason"),
+        [
+            ({"channel": "counter", "provider": "cash", "shift": timedelta(days=1)}, "in the future"),
+            ({"shift": timedelta(days=-1)}, "online payment starts when the citizen pays"),
+        ],
+    )
+    async def test_a_creation_time_in_the_future_or_online_is_422_naming_at(
+        self, client: httpx.AsyncClient, changes: dict[str, Any], reason: str
+    ) -> None:
+        at = (datetime.now(UTC) + changes.pop("shift")).isoformat()
+        response = await client.post("/payments", json=intent(at=at, **changes), headers=AUTH["desk"] | key())
+        problem = assert_problem(response, 422, "payment_rejected")
+        assert fields_of(problem) == {"at"} and reason in problem["errors"][0]["msg"]
 
     @pytest.mark.parametrize(
         ("shift", "reason"),
