@@ -115,6 +115,11 @@ class ConfirmCreate(CleanInput):
 class RefundCreate(CleanInput):
     amount_vnd: PositiveVnd
     reason: str = Field(min_length=1, max_length=2000)
+    at: AwareDatetime | None = Field(
+        None,
+        description="when the money was paid back, if recorded later; never in the future, never before the "
+        "payment succeeded. Defaults to now.",
+    )
 
 
 class RefundRead(BaseModel):

@@ -398,6 +398,12 @@ async def refund(ctx: Context, payment_id: str, data: s.RefundCreate, key: str |
         raise _transition_refused(payment, exc) from None
     except states.RefundTooLarge as exc:
         raise RefundExceedsPayment(f"Payment {payment.id}: {exc}", refundable_vnd=exc.refundable_vnd) from None
+    at = data.at.astimezone(UTC) if data.at is not None else ctx.now
+    why = timing.refund_problem(at, ctx.now, payment.succeeded_at)
+    if why is not None:
+        raise PaymentRejected(
+            f"Payment {payment.id} cannot be refunded at {at.isoformat()}: {why}", errors=[field_error(("at",), why)]
+        )
     payment.status = plan.status.value
     payment.refunded_vnd = plan.refunded_vnd
     row = Refund(
@@ -407,7 +413,7 @@ async def refund(ctx: Context, payment_id: str, data: s.RefundCreate, key: str |
         reason=data.reason,
         idempotency_key=key,
         request_fingerprint=request_fingerprint,
-        created_at=ctx.now,
+        created_at=at,
         created_by=ctx.actor,
     )
     ctx.session.add(row)
@@ -419,7 +425,7 @@ async def refund(ctx: Context, payment_id: str, data: s.RefundCreate, key: str |
             dossier_code=payment.dossier_code,
             amount_vnd=data.amount_vnd,
             reason=data.reason,
-            at=ctx.now,
+            at=at,
         ),
     )
     return Refunded(row, payment, True)

@@ -24,3 +24,12 @@ def creation_problem(at: datetime, now: datetime, *, online: bool) -> str | None
     if at > now:
         return "in the future"
     return None
+
+
+def refund_problem(at: datetime, now: datetime, succeeded_at: datetime | None) -> str | None:
+    """Why ``at`` cannot be when money was paid back, or None when it can: not before the payment succeeded."""
+    if at > now:
+        return "in the future"
+    if succeeded_at is not None and at < succeeded_at:
+        return f"before the payment succeeded ({succeeded_at.isoformat()})"
+    return None

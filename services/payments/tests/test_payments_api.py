@@ -344,6 +344,26 @@ class TestRefunds:
         more = await client.post(path, json={"amount_vnd": 1, "reason": "x"}, headers=AUTH["ops"])
         assert assert_problem(more, 409, "transition_not_allowed")["state"] == "refunded"
 
+    async def test_a_refund_recorded_later_keeps_its_time(self, client: httpx.AsyncClient, payments_url: str) -> None:
+        payment = await paid(client, amount_vnd=8000)
+        path = f"/payments/{payment['id']}/refunds"
+        succeeded_at = datetime.fromisoformat(
+            (await client.get(f"/payments/{payment['id']}", headers=AUTH["handler"])).json()["succeeded_at"]
+        )
+        for at, reason in (
+            (succeeded_at - timedelta(seconds=1), "before the payment succeeded"),
+            (datetime.now(UTC) + timedelta(days=1), "in the future"),
+        ):
+            body = {"amount_vnd": 1000, "reason": "x", "at": at.isoformat()}
+            response = await client.post(path, json=body, headers=AUTH["handler"])
+            problem = assert_problem(response, 422, "payment_rejected")
+            assert fields_of(problem) == {"at"} and reason in problem["errors"][0]["msg"]
+        body = {"amount_vnd": 1000, "reason": "x", "at": succeeded_at.isoformat()}
+        response = await client.post(path, json=body, headers=AUTH["handler"])
+        assert response.status_code == 201 and response.json()["payment"]["refunded_vnd"] == 1000
+        [refunded] = [d for n, _, d in await events(payments_url) if n.endswith("refunded")]
+        assert datetime.fromisoformat(refunded["at"]) == succeeded_at
+
     async def test_more_than_is_left_is_409(self, client: httpx.AsyncClient) -> None:
         payment = await paid(client)
         response = await client.post(
