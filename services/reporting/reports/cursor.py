@@ -35,11 +35,15 @@ def decode(query: str, token: str) -> str:
         data = json.loads(raw.decode())
     except (binascii.Error, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise BadCursor("not a cursor issued by this drill-down") from exc
-    if not isinstance(data, dict) or data.get("v") != VERSION or not isinstance(data.get("after"), str):
+    if not isinstance(data, dict) or data.get("v") != VERSION:
+        raise BadCursor("not a cursor issued by this drill-down")
+    after = data.get("after")
+    # a NUL cannot be in a code and PostgreSQL refuses it in a text parameter (a 500 instead of this 422)
+    if not isinstance(after, str) or "\x00" in after:
         raise BadCursor("not a cursor issued by this drill-down")
     if data.get("q") != query:
         raise BadCursor(f"issued for another drill-down ({data.get('q')!s:.80}), not {query}")
-    return str(data["after"])
+    return after
 
 
 def page(items: list[str], limit: int, query: str) -> tuple[list[str], str | None]:

@@ -25,6 +25,7 @@ def test_round_trip_is_opaque_and_url_safe() -> None:
         "eyJ2IjoyLCJxIjoib25fdGltZV9yYXRlOmRlbm9taW5hdG9yIiwiYWZ0ZXIiOiJ4In0",  # version 2
         "W10",  # []
         "A" * (cursor.MAX_LENGTH + 1),
+        cursor.encode("on_time_rate:denominator", "000\x00"),  # a NUL: PostgreSQL would refuse the parameter
     ],
 )
 def test_refuses_what_it_did_not_issue(token: str) -> None:
