@@ -170,6 +170,12 @@ async def run(bench: Bench, dossiers: int, repeats: int) -> None:
         first_page = (await client.get(f"/reports/indicators/{code}/dossiers",
                                        params={**q, "part": "denominator", "limit": 1000})).json()  # fmt: skip
         total = int(first_page["total"])
+        # The drill-down pages by keyset cursor: walk to the last page once to get its `after`.
+        last_after, page = None, first_page
+        while page["next"] is not None:
+            last_after = page["next"]
+            params = {**q, "part": "denominator", "limit": 1000, "after": last_after}
+            page = (await client.get(f"/reports/indicators/{code}/dossiers", params=params)).json()
         # The official Q3 window (Decree 09/2019: 15 June – 14 September), local time.
         start = datetime(2024, 6, 15, tzinfo=UTC) - timedelta(hours=7)
         window = {"start": start.isoformat(), "end": (start + timedelta(days=92)).isoformat()}
@@ -182,7 +188,7 @@ async def run(bench: Bench, dossiers: int, repeats: int) -> None:
             (f"drill-down {code}, first page", f"/reports/indicators/{code}/dossiers",
              {**q, "part": "denominator", "limit": 1000}),
             (f"drill-down {code}, last page", f"/reports/indicators/{code}/dossiers",
-             {**q, "part": "denominator", "limit": 1000, "offset": max(0, total - 1000)}),
+             {**q, "part": "denominator", "limit": 1000, **({"after": last_after} if last_after else {})}),
         ]  # fmt: skip
         for name, path, params in endpoints:
             samples = await timed(client, path, params, repeats)

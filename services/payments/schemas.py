@@ -77,6 +77,12 @@ class PaymentCreate(CleanInput):
         description="online: a configured gateway (e.g. paygov, a provincial gateway); counter/postal: optional "
         "(cash, bank-transfer, vnpost …)",
     )
+    at: AwareDatetime | None = Field(
+        None,
+        description="counter/postal: when the desk took the request, if it is keyed in later (so that its "
+        "confirmation can keep the time the money came); never in the future. Not for online payments, which "
+        "start when the citizen pays. Defaults to now.",
+    )
 
 
 class PaymentRead(BaseModel):
@@ -109,6 +115,11 @@ class ConfirmCreate(CleanInput):
 class RefundCreate(CleanInput):
     amount_vnd: PositiveVnd
     reason: str = Field(min_length=1, max_length=2000)
+    at: AwareDatetime | None = Field(
+        None,
+        description="when the money was paid back, if recorded later; never in the future, never before the "
+        "payment succeeded. Defaults to now.",
+    )
 
 
 class RefundRead(BaseModel):

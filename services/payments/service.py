@@ -225,6 +225,14 @@ async def create_payment(ctx: Context, key: str, data: s.PaymentCreate) -> Creat
             f"Online payments go through a configured provider ({known})",
             errors=[field_error(("provider",), f"not a configured provider ({known})")],
         )
+    created_at = ctx.now
+    if data.at is not None:
+        created_at = data.at.astimezone(UTC)
+        why = timing.creation_problem(created_at, ctx.now, online=data.channel is PaymentChannel.ONLINE)
+        if why is not None:
+            raise PaymentRejected(
+                f"A payment cannot be created at {created_at.isoformat()}: {why}", errors=[field_error(("at",), why)]
+            )
     assessment = await repository.current_assessment(ctx.session, data.dossier_code)
     if assessment is not None:
         if assessment.procedure_code != data.procedure_code:
@@ -248,7 +256,7 @@ async def create_payment(ctx: Context, key: str, data: s.PaymentCreate) -> Creat
         provider=data.provider,
         status=PaymentStatus.CREATED.value,
         refunded_vnd=0,
-        created_at=ctx.now,
+        created_at=created_at,
         created_by=ctx.actor,
     )
     try:
@@ -427,6 +435,12 @@ async def refund(ctx: Context, payment_id: str, data: s.RefundCreate, key: str |
         raise _transition_refused(payment, exc) from None
     except states.RefundTooLarge as exc:
         raise RefundExceedsPayment(f"Payment {payment.id}: {exc}", refundable_vnd=exc.refundable_vnd) from None
+    at = data.at.astimezone(UTC) if data.at is not None else ctx.now
+    why = timing.refund_problem(at, ctx.now, payment.succeeded_at)
+    if why is not None:
+        raise PaymentRejected(
+            f"Payment {payment.id} cannot be refunded at {at.isoformat()}: {why}", errors=[field_error(("at",), why)]
+        )
     payment.status = plan.status.value
     payment.refunded_vnd = plan.refunded_vnd
     row = Refund(
@@ -436,7 +450,7 @@ async def refund(ctx: Context, payment_id: str, data: s.RefundCreate, key: str |
         reason=data.reason,
         idempotency_key=key,
         request_fingerprint=request_fingerprint,
-        created_at=ctx.now,
+        created_at=at,
         created_by=ctx.actor,
     )
     ctx.session.add(row)
@@ -448,7 +462,7 @@ async def refund(ctx: Context, payment_id: str, data: s.RefundCreate, key: str |
             dossier_code=payment.dossier_code,
             amount_vnd=data.amount_vnd,
             reason=data.reason,
-            at=ctx.now,
+            at=at,
         ),
     )
     await ctx.audit(AuditAction.CREATE, "refund", row.id, payment_id=payment.id, amount_vnd=data.amount_vnd)

@@ -33,6 +33,12 @@ class PeriodInvalid(InvalidInput):
     code = "period_invalid"
 
 
+class CursorInvalid(InvalidInput):
+    """A drill-down's ``after`` that this drill-down did not issue (or ``offset``, which it no longer takes)."""
+
+    code = "cursor_invalid"
+
+
 class IntakeUnavailable(NotFound):
     """Intake's counts could not be read (parity check)."""
 

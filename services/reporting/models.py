@@ -174,6 +174,12 @@ class ProcedureState(Base):
     in_force_from: Mapped[date] = mapped_column(Date)
     in_force_until: Mapped[date | None] = mapped_column(Date)
     withdrawn_on: Mapped[date | None] = mapped_column(Date)
+    # Decision 766 transparency facts as the catalogue published them (docs/reporting.md, "Decision 766 index");
+    # null for versions folded from events that predate them: no data, never guessed.
+    publication_due_on: Mapped[date | None] = mapped_column(Date)
+    national_db_due_on: Mapped[date | None] = mapped_column(Date)
+    public_in_national_db_on: Mapped[date | None] = mapped_column(Date)
+    components_complete: Mapped[bool | None] = mapped_column(Boolean)
     as_of: Mapped[datetime] = mapped_column(db.UtcDateTime())
 
 

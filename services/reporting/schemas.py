@@ -143,8 +143,12 @@ class DrillDown(_Open):
     window: WindowRead
     scope: ScopeRead
     kind: str = Field(description="what items are: dossiers, procedures, tickets or agencies")
-    total: int
-    items: list[str]
+    total: int = Field(description="items behind the number, over every page")
+    limit: int = Field(description="the most items a page holds")
+    items: list[str] = Field(description="this page's items, in code order")
+    next: str | None = Field(
+        description="opaque cursor of the next page: pass it back as `after`; null on the last page"
+    )
 
 
 class PlanRef(BaseModel):

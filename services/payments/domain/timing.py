@@ -14,3 +14,22 @@ def problem(at: datetime, now: datetime, created_at: datetime) -> str | None:
     if at < created_at:
         return f"before the payment was created ({created_at.isoformat()})"
     return None
+
+
+def creation_problem(at: datetime, now: datetime, *, online: bool) -> str | None:
+    """Why ``at`` cannot be when this payment intent was made, or None when it can. A paper (counter, postal)
+    request keyed in later keeps its time; an online intent is made by the citizen's own click, so it is now."""
+    if online:
+        return "an online payment starts when the citizen pays: it takes no earlier time"
+    if at > now:
+        return "in the future"
+    return None
+
+
+def refund_problem(at: datetime, now: datetime, succeeded_at: datetime | None) -> str | None:
+    """Why ``at`` cannot be when money was paid back, or None when it can: not before the payment succeeded."""
+    if at > now:
+        return "in the future"
+    if succeeded_at is not None and at < succeeded_at:
+        return f"before the payment succeeded ({succeeded_at.isoformat()})"
+    return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -163,6 +163,36 @@ class TestConfirmAtTheCounter:
         [(_, _, data)] = await events(payments_url)
         assert datetime.fromisoformat(data["at"]) == datetime.fromisoformat(at)
 
+    async def test_a_paper_payment_keyed_in_the_next_morning_keeps_both_times(
+        self, client: httpx.AsyncClient, payments_url: str
+    ) -> None:
+        # Cash taken at the counter yesterday at 16:00, both the request and the receipt keyed in this morning: the
+        # intent keeps 16:00 and the confirmation 16:05, so the payment lands in yesterday's period.
+        taken = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)
+        payment = await create(client, "desk", channel="counter", provider="cash", at=taken.isoformat())
+        assert datetime.fromisoformat(payment["created_at"]) == taken
+        paid = (taken + timedelta(minutes=5)).isoformat()
+        response = await client.post(f"/payments/{payment['id']}/confirm", json={"at": paid}, headers=AUTH["desk"])
+        assert response.status_code == 200, response.text
+        [(_, _, data)] = await events(payments_url)
+        assert datetime.fromisoformat(data["at"]) == datetime.fromisoformat(paid)
+
+    @pytest.mark.parametrize(
+        ("changes", "reason"),
+        [
+            ({"channel": "counter", "provider": "cash", "shift": timedelta(days=1)}, "in the future"),
+            ({"shift": timedelta(days=-1)}, "online payment starts when the citizen pays"),
+        ],
+    )
+    async def test_a_creation_time_in_the_future_or_online_is_422_naming_at(
+        self, client: httpx.AsyncClient, changes: dict[str, Any], reason: str
+    ) -> None:
+        fields = {k: v for k, v in changes.items() if k != "shift"}  # the parameters are shared by both backends
+        at = (datetime.now(UTC) + changes["shift"]).isoformat()
+        response = await client.post("/payments", json=intent(at=at, **fields), headers=AUTH["desk"] | key())
+        problem = assert_problem(response, 422, "payment_rejected")
+        assert fields_of(problem) == {"at"} and reason in problem["errors"][0]["msg"]
+
     @pytest.mark.parametrize(
         ("shift", "reason"),
         [(timedelta(days=-400), "before the payment was created"), (timedelta(days=1), "in the future")],
@@ -314,6 +344,26 @@ class TestRefunds:
         assert refunds == [(3000, "Thu thừa"), (5000, "Hủy hồ sơ")]
         more = await client.post(path, json={"amount_vnd": 1, "reason": "x"}, headers=AUTH["ops"])
         assert assert_problem(more, 409, "transition_not_allowed")["state"] == "refunded"
+
+    async def test_a_refund_recorded_later_keeps_its_time(self, client: httpx.AsyncClient, payments_url: str) -> None:
+        payment = await paid(client, amount_vnd=8000)
+        path = f"/payments/{payment['id']}/refunds"
+        succeeded_at = datetime.fromisoformat(
+            (await client.get(f"/payments/{payment['id']}", headers=AUTH["handler"])).json()["succeeded_at"]
+        )
+        for at, reason in (
+            (succeeded_at - timedelta(seconds=1), "before the payment succeeded"),
+            (datetime.now(UTC) + timedelta(days=1), "in the future"),
+        ):
+            body = {"amount_vnd": 1000, "reason": "x", "at": at.isoformat()}
+            response = await client.post(path, json=body, headers=AUTH["handler"])
+            problem = assert_problem(response, 422, "payment_rejected")
+            assert fields_of(problem) == {"at"} and reason in problem["errors"][0]["msg"]
+        body = {"amount_vnd": 1000, "reason": "x", "at": succeeded_at.isoformat()}
+        response = await client.post(path, json=body, headers=AUTH["handler"])
+        assert response.status_code == 201 and response.json()["payment"]["refunded_vnd"] == 1000
+        [refunded] = [d for n, _, d in await events(payments_url) if n.endswith("refunded")]
+        assert datetime.fromisoformat(refunded["at"]) == succeeded_at
 
     async def test_more_than_is_left_is_409(self, client: httpx.AsyncClient) -> None:
         payment = await paid(client)

@@ -15,7 +15,7 @@ from libs.common.app import DBSession
 from libs.common.audit import AuditAction
 from libs.common.auth import Principal, Role, require
 from libs.common.calendar import CalendarSettings, WorkingCalendar
-from libs.common.errors import Forbidden
+from libs.common.errors import Forbidden, field_error
 from libs.common.signin import SESSION_COOKIE
 from libs.common.web import STATIC_PREFIX
 from services.reporting import audit
@@ -23,7 +23,8 @@ from services.reporting.clock import Now
 from services.reporting.config import ReportingSettings
 from services.reporting.dashboard import service
 from services.reporting.dashboard.forecast import VERDICT_VI
-from services.reporting.reports import exports
+from services.reporting.errors import CursorInvalid
+from services.reporting.reports import cursor, exports
 from services.reporting.reports import repository as reports_repository
 from services.reporting.reports import service as reports
 from services.reporting.reports.definitions import INDICATORS
@@ -164,9 +165,18 @@ async def dashboard_dossiers(
     at: Now,
     indicator: Annotated[str, Query(description="indicator code")],
     part: Annotated[Part, Query(description="numerator or denominator")] = Part.DENOMINATOR,
+    limit: Annotated[int, Query(ge=1, le=1000, description="dossiers per page")] = 1000,
+    after: Annotated[str | None, Query(max_length=cursor.MAX_LENGTH, description="the next page's cursor")] = None,
 ) -> HTMLResponse:
-    """The dossiers behind a number of the dashboard (at most 1,000), with their due time, outcome and apology."""
-    drill = await reports.drill_down(session, indicator, part.value, view.period(), view.scope(), 1000, 0)
+    """The dossiers behind a number of the dashboard, `limit` a page (the page links to the next by keyset cursor),
+    with their due time, outcome and apology."""
+    position = None
+    if after is not None:
+        try:
+            position = cursor.decode(reports.drill_query(indicator, part.value), after)
+        except cursor.BadCursor as exc:
+            raise CursorInvalid(f"Invalid cursor: {exc}", errors=[field_error(("after",), str(exc))]) from exc
+    drill = await reports.drill_down(session, indicator, part.value, view.period(), view.scope(), limit, position)
     facts = await reports_repository.facts(session, drill["items"]) if drill["kind"] == "dossiers" else []
     await audit.dossiers_shown(
         session, principal, at, [f.dossier_code for f in facts], list=f"dashboard {indicator} {part.value}"

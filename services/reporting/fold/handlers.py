@@ -193,6 +193,11 @@ def _procedure_row(
         "in_force_from": p.in_force_from,
         "in_force_until": p.in_force_until,
         "withdrawn_on": payload.withdrawn_on if isinstance(payload, ProcedureWithdrawn) else None,
+        # absent from snapshots published before the catalogue computed them: they stay null (no data)
+        "publication_due_on": p.publication_due_on,
+        "national_db_due_on": p.national_db_due_on,
+        "public_in_national_db_on": p.public_in_national_db_on,
+        "components_complete": p.components_complete,
         "as_of": envelope.time,
     }
 

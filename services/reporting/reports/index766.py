@@ -3,19 +3,26 @@
 
 Scoring as the national portal does it: with a threshold T, full points if rate ≥ T, else rate × points / T; without
 one, rate × points; no denominator → no data (no points); rounded to 2 decimals. Where motcua's events cannot
-supply an input (publication dates in the national database, feedback
-handling, the personal data store), the indicator says so instead of inventing a value, and the total is reported
-over the points that could be assessed.
+supply an input (feedback handling, the personal data store, complaints), the indicator says so instead of inventing
+a value, and the total is reported over the points that could be assessed. The three transparency criteria on
+procedures compare the dates the catalogue publishes with each version (it owns the working-day counts).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from fractions import Fraction
 from typing import Any
 
-from services.reporting.reports.indicators import GroupedData, catalogue_in_scope, dossier_sum, evaluate
+from services.reporting.reports.indicators import (
+    GroupedData,
+    ProcedureInfo,
+    catalogue_in_scope,
+    dossier_sum,
+    evaluate,
+)
 from services.reporting.reports.scope import Scope
 
 NOT_AVAILABLE = "not available from events"
@@ -29,6 +36,8 @@ class Criterion:
     points: int
     threshold: Fraction | None = None  # as a fraction of 1
     missing: str | None = None  # why the events cannot supply it
+    formula: str | None = None  # numerator / denominator in words, as docs/reporting.md states it
+    source: str | None = None  # the events (and fields) it is computed from
 
 
 GROUPS = (
@@ -46,21 +55,34 @@ CRITERIA = (
         "published_on_time",
         "TTHC được công bố đúng hạn",
         6,
-        missing="publication dates of the provincial decisions on the national database are not in any event",
+        formula=(
+            "procedures in force on the period's last day whose publishing decision was signed on or before "
+            "publication_due_on (20 working days before it takes effect) / such procedures with both dates known"
+        ),
+        source="catalogue: ProcedurePublished/Amended/Withdrawn (decision.signed_on, publication_due_on)",
     ),
     Criterion(
         "transparency",
         "public_on_time",
         "TTHC được công khai trên CSDL quốc gia đúng hạn",
         4,
-        missing="the national database's publication dates are not in any event",
+        formula=(
+            "procedures in force on the period's last day made public in the national procedure database on or "
+            "before national_db_due_on (5 working days after signing) / such procedures already judged (public "
+            "there, or still not public after the due day)"
+        ),
+        source="catalogue: ProcedurePublished/Amended/Withdrawn (public_in_national_db_on, national_db_due_on)",
     ),
     Criterion(
         "transparency",
         "complete_procedures",
         "TTHC có đủ 7 thành phần thông tin",
         2,
-        missing="the catalogue's events do not say which of the national database's 7 parts are complete",
+        formula=(
+            "procedures in force on the period's last day stating all seven components (name, steps, manner of "
+            "submission, dossier, time limit, fees, result) / such procedures checked for them"
+        ),
+        source="catalogue: ProcedurePublished/Amended/Withdrawn (components_complete)",
     ),
     # received in the period and accepted by the national portal (intake's DossierSyncedToPortal, DongBoHoSoMC)
     Criterion("transparency", "synced_dossiers", "Hồ sơ đồng bộ lên Cổng DVC quốc gia", 6),
@@ -145,12 +167,50 @@ def _rate(numerator: int, denominator: int) -> tuple[int, int, Fraction | None]:
     return numerator, denominator, (Fraction(numerator, denominator) if denominator else None)
 
 
-def inputs(g: GroupedData, scopes: Sequence[Scope]) -> dict[str, tuple[int, int, Fraction | None]]:
-    """Numerator, denominator and rate of every criterion the events can supply."""
+def on_time(done_on: date | None, due_on: date | None, as_of: date) -> bool | None:
+    """The catalogue's verdict on a dated duty (docs/catalogue.md, Decision 766 transparency facts): on time if done
+    by the due day; late if done after it, or still not done once it has passed; None (not judged) while not done
+    before the due day, or when the due day is unknown (a snapshot published before the catalogue computed it)."""
+    if due_on is None:
+        return None
+    if done_on is not None:
+        return done_on <= due_on
+    return False if as_of > due_on else None
+
+
+def transparency(procedures: Sequence[ProcedureInfo], as_of: date) -> dict[str, tuple[int, int, Fraction | None]]:
+    """The three transparency criteria over the procedure versions in force on ``as_of`` (the period's last day)
+    in scope; a version whose facts are unknown is left out of the denominator, never counted either way."""
+    published = [
+        verdict
+        for p in procedures
+        if p.decision_signed_on is not None
+        and (verdict := on_time(p.decision_signed_on, p.publication_due_on, as_of)) is not None
+    ]
+    public = [
+        verdict
+        for p in procedures
+        if (verdict := on_time(p.public_in_national_db_on, p.national_db_due_on, as_of)) is not None
+    ]
+    checked = [p.components_complete for p in procedures if p.components_complete is not None]
+    return {
+        "published_on_time": _rate(sum(published), len(published)),
+        "public_on_time": _rate(sum(public), len(public)),
+        "complete_procedures": _rate(sum(checked), len(checked)),
+    }
+
+
+def inputs(
+    g: GroupedData, scopes: Sequence[Scope], as_of: date | None = None
+) -> dict[str, tuple[int, int, Fraction | None]]:
+    """Numerator, denominator and rate of every criterion the events can supply; duties still open are judged as
+    of ``as_of`` (default the period's last day; a report of the running period passes today)."""
     d = dossier_sum(g, scopes)
-    fee_procedures = [p for p in catalogue_in_scope(g, scopes) if p.has_fees]
+    in_force = catalogue_in_scope(g, scopes)
+    fee_procedures = [p for p in in_force if p.has_fees]
     paid_online_procedures = evaluate("online_payment_procedure_rate", g, scopes)
     return {
+        **transparency(in_force, min(as_of or g.window.last_on, g.window.last_on)),
         # processed in the period = finished in it + still in progress at its end; in time = early / on time, or in
         # progress within its deadline (pauses subtracted, a second supplement request makes it late)
         "in_time": _rate(d["finished_in_time"] + d["within_deadline_end"], d["finished"] + d["in_progress_end"]),
@@ -180,9 +240,9 @@ def _round(value: Fraction | None) -> float | None:
     return None if value is None else round(float(value), 2)
 
 
-def index(g: GroupedData, scopes: Sequence[Scope] = ()) -> dict[str, Any]:
+def index(g: GroupedData, scopes: Sequence[Scope] = (), as_of: date | None = None) -> dict[str, Any]:
     """The index for the window of ``g`` and what matches ``scopes``: each criterion's rate, threshold, points."""
-    figures = inputs(g, scopes)
+    figures = inputs(g, scopes, as_of)
     groups: dict[str, dict[str, Any]] = {
         code: {
             "group": code,
@@ -201,6 +261,8 @@ def index(g: GroupedData, scopes: Sequence[Scope] = ()) -> dict[str, Any]:
             "points": c.points,
             "threshold": None if c.threshold is None else _round(c.threshold * 100),
         }
+        if c.formula is not None:
+            entry.update(formula=c.formula, source=c.source)
         if c.missing is not None:
             entry.update(available=False, reason=f"{NOT_AVAILABLE}: {c.missing}", score=None)
             if c.code == "ratings":

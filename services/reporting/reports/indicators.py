@@ -161,6 +161,12 @@ class ProcedureInfo:
     in_force_from: date | None = None
     in_force_until: date | None = None
     withdrawn_on: date | None = None
+    # Decision 766 transparency facts (docs/reporting.md, "Decision 766 index"); None = not known (no data)
+    decision_signed_on: date | None = None
+    publication_due_on: date | None = None
+    national_db_due_on: date | None = None
+    public_in_national_db_on: date | None = None
+    components_complete: bool | None = None
 
     def started_by(self, on: date) -> bool:
         return self.in_force_from is None or self.in_force_from <= on

@@ -191,6 +191,11 @@ async def procedure_versions(session: AsyncSession) -> list[ProcedureInfo]:
             in_force_from=r.in_force_from,
             in_force_until=r.in_force_until,
             withdrawn_on=r.withdrawn_on,
+            decision_signed_on=r.decision_signed_on,
+            publication_due_on=r.publication_due_on,
+            national_db_due_on=r.national_db_due_on,
+            public_in_national_db_on=r.public_in_national_db_on,
+            components_complete=r.components_complete,
         )
         for r in rows
     ]
@@ -205,9 +210,11 @@ async def levels_in_use(session: AsyncSession) -> list[str]:
 
 
 async def drill_down(
-    session: AsyncSession, w: Window, flag: str, where: Scope | None, limit: int, offset: int
+    session: AsyncSession, w: Window, flag: str, where: Scope | None, limit: int, after: str | None
 ) -> tuple[int, list[str]]:
-    """Dossier codes behind one flag (a numerator or denominator) in a window and scope."""
+    """Dossier codes behind one flag (a numerator or denominator) in a window and scope: the total, and up to
+    ``limit`` codes after ``after`` in code order. Keyset on the primary key, never an offset: PostgreSQL walks the
+    key's index from ``after`` (or keeps a top-``limit`` heap), so a late page costs what the first does."""
     t = fact_t
     conds = flag_conditions(w)
     filters = [
@@ -221,10 +228,9 @@ async def drill_down(
         keep = [code for code, name in names if where.matches_sector(code, name)]
         filters.append(t.c.sector_code.in_(keep))
     total = (await session.execute(select(func.count()).select_from(t).where(*filters))).scalar_one()
+    page = [*filters, t.c.dossier_code > after] if after is not None else filters
     codes = (
-        await session.execute(
-            select(t.c.dossier_code).where(*filters).order_by(t.c.dossier_code).limit(limit).offset(offset)
-        )
+        await session.execute(select(t.c.dossier_code).where(*page).order_by(t.c.dossier_code).limit(limit))
     ).scalars()
     return int(total), list(codes)
 

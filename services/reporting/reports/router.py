@@ -13,13 +13,12 @@ from libs.common.app import DBSession
 from libs.common.audit import AuditAction
 from libs.common.auth import Principal, Role, require
 from libs.common.errors import Forbidden, InvalidInput, field_error
-from libs.common.validation import Offset
 from services.reporting import audit
 from services.reporting.clock import Now
 from services.reporting.config import ReportingSettings
-from services.reporting.errors import DossierUnknown, PeriodInvalid
+from services.reporting.errors import CursorInvalid, DossierUnknown, PeriodInvalid
 from services.reporting.models import FACT_COLUMNS
-from services.reporting.reports import closing, exports, parity, repository, service
+from services.reporting.reports import closing, cursor, exports, parity, repository, service
 from services.reporting.reports.definitions import INDICATORS
 from services.reporting.reports.params import AgencyQ, Format, LevelQ, Part, Period, Split, period_window
 from services.reporting.reports.periods import PeriodKind, WindowSystem, window
@@ -133,13 +132,30 @@ async def indicator_drill_down(
     level: LevelQ = None,
     sector: str | None = None,
     procedure: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Offset = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000, description="items per page (at most 10,000)")] = 1000,
+    after: Annotated[
+        str | None, Query(max_length=cursor.MAX_LENGTH, description="the `next` cursor of the previous page")
+    ] = None,
+    offset: Annotated[int | None, Query(include_in_schema=False)] = None,
 ) -> DrillDown:
     """The dossier codes behind an indicator's numerator or denominator (procedure codes, ticket ids or agency codes
-    for the indicators that count those; `kind` says which)."""
+    for the indicators that count those; `kind` says which), in code order, a page at a time: pass the response's
+    `next` back as `after` for the following page; `next` is null on the last one. A cursor is opaque and bound to
+    the indicator and part it came from; another one is 422 `cursor_invalid` naming `after`. `total` counts every
+    page."""
+    if offset is not None:  # silently serving page one to an old client would hand it the wrong dossiers
+        raise CursorInvalid(
+            "The drill-down pages by cursor: pass the previous page's `next` as `after`",
+            errors=[field_error(("offset",), "not supported: use after")],
+        )
+    position = None
+    if after is not None:
+        try:
+            position = cursor.decode(service.drill_query(code, part.value), after)
+        except cursor.BadCursor as exc:
+            raise CursorInvalid(f"Invalid cursor: {exc}", errors=[field_error(("after",), str(exc))]) from exc
     scope = service.request_scope(agency=agency, level=level, sector=sector, procedure=procedure)
-    drill = await service.drill_down(session, code, part.value, period, scope, limit, offset)
+    drill = await service.drill_down(session, code, part.value, period, scope, limit, position)
     if drill["kind"] == "dossiers":
         await audit.dossiers_shown(
             session, principal, at, drill["items"], action=AuditAction.EXPORT, list=f"indicator {code} {part.value}"

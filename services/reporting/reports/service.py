@@ -3,6 +3,7 @@ official results form and the Decision 766 index. Read-only; "now" (a report's `
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -12,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.reporting.errors import AgencyUnknown, IndicatorUnknown, PlanYearNotCovered
 from services.reporting.plans.service import get_plan
 from services.reporting.reports import compliance as c
-from services.reporting.reports import index766, late_list, repository
+from services.reporting.reports import cursor, index766, late_list, repository
 from services.reporting.reports.definitions import INDICATORS, Basis
 from services.reporting.reports.indicators import GroupedData, evaluate, procedure_members
-from services.reporting.reports.periods import Window
+from services.reporting.reports.periods import VN_TZ, Window
 from services.reporting.reports.results_form import COLUMNS, EXTRA_COLUMNS, form_rows, level_label, total_row
 from services.reporting.reports.scope import Scope
 
@@ -114,21 +115,33 @@ def _scope_dict(scope: Scope) -> dict[str, Any]:
     }
 
 
+def drill_query(code: str, part: str) -> str:
+    """What a drill-down cursor is bound to."""
+    return f"{code}:{part}"
+
+
 async def drill_down(
-    session: AsyncSession, code: str, part: str, w: Window, scope: Scope, limit: int, offset: int
+    session: AsyncSession, code: str, part: str, w: Window, scope: Scope, limit: int, after: str | None = None
 ) -> dict[str, Any]:
     """The dossiers behind an indicator's numerator or denominator (procedures, tickets for the few indicators
-    that count those)."""
+    that count those), one page of ``limit`` items in code order after the item ``after`` (decoded from the
+    cursor); ``next`` is the cursor of the following page, None on the last."""
     d = INDICATORS.get(code)
     if d is None:
         raise IndicatorUnknown(f"Unknown indicator {code!r}; GET /indicators lists them")
     body: dict[str, Any] = {"indicator": code, "part": part, "window": window_dict(w), "scope": _scope_dict(scope)}
+    query = drill_query(code, part)
     if d.numerator_flag is not None and d.denominator_flag is not None:
         flag = d.numerator_flag if part == "numerator" else d.denominator_flag
-        total, codes = await repository.drill_down(session, w, flag, scope, limit, offset)
-        return {**body, "kind": "dossiers", "flag": flag, "total": total, "items": codes}
-    items = await _drill_other(session, code, part, w, scope)
-    return {**body, "kind": items[0], "total": len(items[1]), "items": items[1][offset : offset + limit]}
+        total, codes = await repository.drill_down(session, w, flag, scope, limit + 1, after)
+        items, next_cursor = cursor.page(codes, limit, query)
+        return {**body, "kind": "dossiers", "flag": flag, "total": total, "limit": limit, "items": items,
+                "next": next_cursor}  # fmt: skip
+    kind, members = await _drill_other(session, code, part, w, scope)
+    ordered = sorted(set(members))  # the same order and the same keyset rule as the dossiers' drill-down
+    rest = ordered[bisect_right(ordered, after) :] if after is not None else ordered
+    items, next_cursor = cursor.page(rest[: limit + 1], limit, query)
+    return {**body, "kind": kind, "total": len(ordered), "limit": limit, "items": items, "next": next_cursor}
 
 
 async def _drill_other(session: AsyncSession, code: str, part: str, w: Window, scope: Scope) -> tuple[str, list[str]]:
@@ -298,16 +311,17 @@ async def index_766(
     cache = GroupCache(session, where, by_agency=True, procedures=True)
     await cache.load([period])
     g = cache(period)
+    today = at.astimezone(VN_TZ).date()  # a duty whose due day is still to come is not judged late yet
     sections: list[dict[str, Any]] = []
     if agency is None:
-        sections.append({"key": "province", "label": "Toàn tỉnh", **index766.index(g, [])})
+        sections.append({"key": "province", "label": "Toàn tỉnh", **index766.index(g, [], today)})
     agencies = g.agencies
     codes = [agency] if agency else (sorted(agencies) if by_agency else [])
     for code in codes:
         info = agencies.get(code)
         label = f"{info.name} ({code})" if info and info.name else code
         sections.append(
-            {"key": f"agency:{code}", "label": label, **index766.index(g, [Scope(agencies=frozenset({code}))])}
+            {"key": f"agency:{code}", "label": label, **index766.index(g, [Scope(agencies=frozenset({code}))], today)}
         )
     return {
         "report": "decision_766_index",

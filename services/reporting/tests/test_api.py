@@ -431,6 +431,52 @@ class TestIndicatorsApi:
         ).json()
         assert (coverage["kind"], coverage["items"]) == ("procedures", ["1.000002", "1.001193"])
 
+    async def test_drill_down_pages_by_cursor(self, province: AsyncEngine, client: httpx.AsyncClient) -> None:
+        url = "/reports/indicators/on_time_rate/dossiers"
+        q: dict[str, Any] = {"year": 2024, "quarter": 1, "part": "denominator", "limit": 3}
+        first = (await client.get(url, params=q, headers=LEADER)).json()
+        # the four dossiers of the denominator, three then one, in code order; total counts every page
+        assert first["items"] == ["000.00.15.H56-231201-0001", "000.00.15.H56-240108-0001", "000.00.15.H56-240115-0001"]
+        assert (first["total"], first["limit"]) == (4, 3) and first["next"]
+        last = (await client.get(url, params={**q, "after": first["next"]}, headers=LEADER)).json()
+        assert (last["items"], last["total"], last["next"]) == (["000.00.15.H56-240201-0001"], 4, None)
+        # a page that ends exactly at the last item has no next page
+        exact = (await client.get(url, params={**q, "limit": 4}, headers=LEADER)).json()
+        assert len(exact["items"]) == 4 and exact["next"] is None
+        # procedures page the same way
+        coverage = "/reports/indicators/online_service_coverage/dossiers"
+        p1 = (await client.get(coverage, params={**q, "limit": 1}, headers=LEADER)).json()
+        p2 = (await client.get(coverage, params={**q, "limit": 1, "after": p1["next"]}, headers=LEADER)).json()
+        assert (p1["items"], p2["items"], p2["next"], p2["total"]) == (["1.000002"], ["1.001193"], None, 2)
+
+    @pytest.mark.parametrize(
+        ("params", "field"),
+        [
+            ({"after": "not-a-cursor"}, "after"),
+            ({"after": "eyJ2IjoxfQ"}, "after"),  # {"v":1}: no position
+            ({"offset": 2}, "offset"),
+        ],
+    )
+    async def test_drill_down_bad_cursor(
+        self, province: AsyncEngine, client: httpx.AsyncClient, params: dict[str, Any], field: str
+    ) -> None:
+        url = "/reports/indicators/on_time_rate/dossiers"
+        response = await client.get(url, params={"year": 2024, "quarter": 1, **params}, headers=LEADER)
+        assert response.status_code == 422
+        assert response.headers["content-type"].startswith("application/problem+json")
+        body = response.json()
+        assert body["code"] == "cursor_invalid" and [e["field"] for e in body["errors"]] == [field]
+
+    async def test_drill_down_cursor_of_another_drill_down(
+        self, province: AsyncEngine, client: httpx.AsyncClient
+    ) -> None:
+        q: dict[str, Any] = {"year": 2024, "quarter": 1, "part": "denominator", "limit": 1}
+        numerator = "/reports/indicators/on_time_rate/dossiers"
+        token = (await client.get(numerator, params=q, headers=LEADER)).json()["next"]
+        response = await client.get(numerator, params={**q, "part": "numerator", "after": token}, headers=LEADER)
+        assert response.status_code == 422 and response.json()["errors"][0]["field"] == "after"
+        assert "on_time_rate:denominator" in response.json()["detail"]
+
     async def test_calendar_and_custom_windows(self, province: AsyncEngine, client: httpx.AsyncClient) -> None:
         cal = (
             await client.get(

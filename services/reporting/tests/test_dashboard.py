@@ -4,8 +4,10 @@ forecast's arithmetic."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -151,6 +153,22 @@ class TestDashboardPage:
         for code in ("000.00.15.H56-231201-0001", "000.00.15.H56-240108-0001", "000.00.15.H56-240201-0001"):
             assert f'href="/dossiers/{code}/fact"' in page
         assert "Quá hạn" in page and "Sở Tư pháp" in page
+        # a page at a time by keyset cursor: two, then the next link to the other two, which has no next link
+        first = await client.get(
+            "/dashboard/dossiers",
+            params={**Q1, "indicator": "on_time_rate", "part": "denominator", "limit": 2},
+            headers=LEADER,
+        )
+        shown = re.findall(r'href="/dossiers/([^/"]+)/fact"', first.text)
+        following = re.search(r'id="next-page" href="([^"]+)"', first.text)
+        assert len(shown) == 2 and following is not None
+        second = await client.get(html.unescape(following.group(1)), headers=LEADER)
+        rest = re.findall(r'href="/dossiers/([^/"]+)/fact"', second.text)
+        assert len(rest) == 2 and not set(rest) & set(shown) and 'id="next-page"' not in second.text
+        bad = await client.get(
+            "/dashboard/dossiers", params={**Q1, "indicator": "on_time_rate", "after": "nope"}, headers=LEADER
+        )
+        assert bad.status_code == 422 and bad.json()["code"] == "cursor_invalid"
         unknown = await client.get("/dashboard/dossiers", params={**Q1, "indicator": "nope"}, headers=LEADER)
         assert unknown.status_code == 404
         assert unknown.headers["content-type"].startswith("application/problem+json")
