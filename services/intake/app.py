@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.app import ConsumerSpec, Runtime, create_service_app
-from libs.common.calendar import CalendarSettings, WorkingCalendar
+from libs.common.calendar import CalendarBook, CalendarSettings, WorkingCalendar
 from libs.common.delivery import SESSION_FLAG, DeliveryWorker
 from services.intake.config import IntakeSettings, get_settings
 from services.intake.consumers import handlers
@@ -61,7 +61,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
     async def on_start(app: FastAPI, rt: Runtime) -> None:
-        rt.extras["calendar"] = WorkingCalendar.from_settings(CalendarSettings())
+        rt.extras["calendars"] = CalendarBook(WorkingCalendar.from_settings(CalendarSettings()))
         if settings.overdue_check_seconds > 0:
             rt.tasks.append(
                 asyncio.create_task(

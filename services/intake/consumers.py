@@ -22,5 +22,5 @@ async def handle_procedure_version(
 
 
 @handlers.on(AgencyPublished)
-async def handle_agency(session: AsyncSession, event: AgencyPublished, _envelope: Envelope) -> None:
-    await replica.store_agency(session, event)
+async def handle_agency(session: AsyncSession, event: AgencyPublished, envelope: Envelope) -> None:
+    await replica.store_agency(session, event, published_at=envelope.time)

@@ -1,14 +1,16 @@
 """The context every intake use case runs in, given to a route as one dependency: ``ctx: Ctx``.
 
 It carries the request's session (the boundary commits it), the runtime (outbox, settings), the caller, the request's
-correlation id, the working-day calendar and "now", read once per request so that every rule of one request judges
-the same instant. Who may call a route is said in its decorator (``dependencies=[allow(Role.HANDLER)]``), so the
-caller is authenticated and authorised before the session opens or the body is read.
+correlation id, the book of working-day calendars and "now", read once per request so that every rule of one request
+judges the same instant. A dossier's legal clock runs on its receiving agency's calendar (docs/domain.md §Working
+hours), resolved once per agency and request by ``agency_calendar``. Who may call a route is said in its decorator
+(``dependencies=[allow(Role.HANDLER)]``), so the caller is authenticated and authorised before the session opens or
+the body is read.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -17,13 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.app import DBSession, Runtime, RuntimeDep
 from libs.common.auth import CurrentPrincipal, Principal, Role, require
-from libs.common.calendar import WorkingCalendar
+from libs.common.calendar import CalendarBook, WorkingCalendar
 from libs.common.contract import OfficerRef
 from libs.common.errors import field_error
 from libs.common.logging import correlation_id
 from libs.common.messaging.outbox import Outbox
+from services.intake.catalogue_replica.service import agency_hours
 from services.intake.errors import CommandRejected
 from services.intake.integrations.outbound import Outbound
+from services.intake.models import AgencyReplica
 
 
 def clock(rt: Runtime) -> datetime:
@@ -32,10 +36,11 @@ def clock(rt: Runtime) -> datetime:
     return rt.clock.now()
 
 
-def calendar_of(rt: Runtime) -> WorkingCalendar:
-    calendar = rt.extras["calendar"]
-    assert isinstance(calendar, WorkingCalendar)
-    return calendar
+def calendars_of(rt: Runtime) -> CalendarBook:
+    """The province calendar and the agencies' calendars, built in the lifespan and shared by every request."""
+    calendars = rt.extras["calendars"]
+    assert isinstance(calendars, CalendarBook)
+    return calendars
 
 
 @dataclass(frozen=True)
@@ -44,12 +49,15 @@ class IntakeContext:
     runtime: Runtime
     principal: Principal
     correlation_id: str | None
-    calendar: WorkingCalendar
+    calendars: CalendarBook
     now: datetime
     # While an import replays history: the steps were taken by whoever the history names (imported_officer), or by
     # someone unknown — never by the importer.
     importing: bool = False
     imported_officer: OfficerRef | None = None
+    # the calendars this request resolved, by agency code: a command (or an import of many rows) reads an agency's
+    # hours once however many rules it applies
+    _resolved: dict[str, WorkingCalendar] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property
     def outbox(self) -> Outbox:
@@ -60,6 +68,21 @@ class IntakeContext:
         """The outbound deliveries to enqueue with the change (None: every integration is off)."""
         outbound: Outbound | None = self.runtime.extras.get("outbound")
         return outbound
+
+    @property
+    def province_calendar(self) -> WorkingCalendar:
+        """The province's calendar: for what belongs to no one agency (a list across agencies)."""
+        return self.calendars.province
+
+    async def agency_calendar(self, agency_code: str, replica: AgencyReplica | None = None) -> WorkingCalendar:
+        """The calendar of ``agency_code``: its own sessions and days over the province's, or the province's when
+        it has none (or is not replicated yet). ``replica`` saves the look-up when the caller has the row already."""
+        calendar = self._resolved.get(agency_code)
+        if calendar is None:
+            row = replica if replica is not None else await self.session.get(AgencyReplica, agency_code)
+            calendar = self.calendars.for_agency(agency_hours(row))
+            self._resolved[agency_code] = calendar
+        return calendar
 
     @property
     def actor(self) -> str:
@@ -107,7 +130,7 @@ async def intake_context(session: DBSession, rt: RuntimeDep, principal: CurrentP
         runtime=rt,
         principal=principal,
         correlation_id=correlation_id.get(),
-        calendar=calendar_of(rt),
+        calendars=calendars_of(rt),
         now=clock(rt),
     )
 

@@ -29,7 +29,8 @@ class ProcedureReplica(Base):
 
 
 class AgencyReplica(Base):
-    """The catalogue's agencies (AgencyPublished): their administrative level and the procedures they handle."""
+    """The catalogue's agencies (AgencyPublished): their administrative level, the procedures they handle and their
+    own working hours and days (docs/domain.md §Working hours), as of the newest publication applied."""
 
     __tablename__ = "agency_replica"
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -38,6 +39,10 @@ class AgencyReplica(Base):
     parent_code: Mapped[str | None] = mapped_column(String(40))
     procedure_codes: Mapped[list[str]] = mapped_column(JSON)
     desks: Mapped[list[str]] = mapped_column(JSON)
+    opening_sessions: Mapped[str | None] = mapped_column(String(100))  # None: the province's sessions
+    extra_holidays: Mapped[list[str]] = mapped_column(JSON, server_default="[]")  # ISO dates
+    extra_working_days: Mapped[list[str]] = mapped_column(JSON, server_default="[]")
+    published_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())  # the event's time
 
 
 class DossierSequence(Base):

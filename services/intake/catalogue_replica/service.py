@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.common.calendar import VN_TZ
+from libs.common.calendar import VN_TZ, AgencyHours, WorkingHours
 from libs.common.contract import (
     AgencyPublished,
     ProcedureAmended,
@@ -45,17 +45,52 @@ async def store_procedure(
     await session.flush()
 
 
-async def store_agency(session: AsyncSession, event: AgencyPublished) -> None:
+async def store_agency(session: AsyncSession, event: AgencyPublished, published_at: datetime | None = None) -> None:
+    """Keep the agency as of its newest publication: an older one delivered late (``published_at``, the event's
+    time, before the row's) changes nothing, so redelivery and reordering leave the newest hours in place.
+
+    Hours the calendar cannot use are a ValueError: the consumer dead-letters the event rather than let every
+    later command of the agency fail (the catalogue validates them, so only a foreign producer gets here).
+    """
+    check_hours(event)
     row = await session.get(AgencyReplica, event.code)
     if row is None:
         row = AgencyReplica(code=event.code)
         session.add(row)
+    elif published_at is not None and row.published_at is not None and published_at < row.published_at:
+        return
     row.name = event.name
     row.level = event.level
     row.parent_code = event.parent_code
     row.procedure_codes = list(event.procedure_codes)
     row.desks = list(event.desks)
+    row.opening_sessions = event.opening_sessions or None
+    row.extra_holidays = sorted({day.isoformat() for day in event.extra_holidays})
+    row.extra_working_days = sorted({day.isoformat() for day in event.extra_working_days})
+    if published_at is not None:
+        row.published_at = published_at
     await session.flush()
+
+
+def check_hours(event: AgencyPublished) -> None:
+    """ValueError when ``CalendarBook.for_agency`` could not build the agency's calendar from these hours."""
+    if event.opening_sessions:
+        WorkingHours.parse(event.opening_sessions)
+    clash = set(event.extra_holidays) & set(event.extra_working_days)
+    if clash:
+        days = ", ".join(sorted(day.isoformat() for day in clash))
+        raise ValueError(f"agency {event.code}: extra_holidays and extra_working_days both list {days}")
+
+
+def agency_hours(row: AgencyReplica | None) -> AgencyHours | None:
+    """What the agency changes in the province calendar (None: an agency not replicated yet keeps the province's)."""
+    if row is None:
+        return None
+    return AgencyHours.of(
+        row.opening_sessions,
+        (date.fromisoformat(day) for day in row.extra_holidays or ()),
+        (date.fromisoformat(day) for day in row.extra_working_days or ()),
+    )
 
 
 async def procedure_for(session: AsyncSession, code: str, at: datetime) -> ProcedureSnapshot:

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from libs.common.audit import AuditAction
+from libs.common.calendar import WorkingCalendar
 from libs.common.contract import (
     DossierApologised,
     DossierExplained,
@@ -124,6 +125,12 @@ def with_officer(ctx: IntakeContext, event: EventPayload) -> EventPayload:
     return event.model_copy(update={"officer": ctx.officer})
 
 
+async def dossier_calendar(ctx: IntakeContext, dossier: Dossier) -> WorkingCalendar:
+    """The calendar the dossier's legal clock runs on: its receiving agency's, for every step and whoever holds the
+    dossier now, as it decided the receipt and the appointment (docs/domain.md §Working hours)."""
+    return await ctx.agency_calendar(dossier.receiving_agency_code)
+
+
 def _details(dossier: Dossier, **changes: Any) -> None:
     # a new dict, so the JSON column is seen as changed
     dossier.details = {**dossier.details, **changes}
@@ -138,7 +145,10 @@ async def transfer(ctx: IntakeContext, code: str, body: s.TransferIn) -> Dossier
     # only the hand-over out of the one-stop desk has the same-day limit (Decree 61/2018 Art. 18)
     from_desk_since = dossier.received_at if step.before is Status.RECEIVED else None
     timing = deadlines.transfer_timing(
-        ctx.calendar, step.at, paper=body.mode is TransferMode.PAPER, from_desk_since=from_desk_since
+        await dossier_calendar(ctx, dossier),
+        step.at,
+        paper=body.mode is TransferMode.PAPER,
+        from_desk_since=from_desk_since,
     )
     if inter_agency:
         # the next agency's handling step starts here: its three days to ask for a supplement count from it
@@ -183,7 +193,8 @@ async def request_supplement(ctx: IntakeContext, code: str, body: s.SupplementRe
     dossier = step.dossier
     dossier.supplement_requests += 1
     dossier.paused_at = step.at
-    in_time = step.at <= deadlines.supplement_window_ends_at(ctx.calendar, handling_step_started_at(dossier))
+    calendar = await dossier_calendar(ctx, dossier)
+    in_time = step.at <= deadlines.supplement_window_ends_at(calendar, handling_step_started_at(dossier))
     request = {
         "sequence": dossier.supplement_requests,
         "items": body.items,
@@ -203,11 +214,11 @@ async def request_supplement(ctx: IntakeContext, code: str, body: s.SupplementRe
     return await _record(ctx, step, Command.REQUEST_SUPPLEMENT, event, note=body.reason, details=request)
 
 
-def _close_pause(ctx: IntakeContext, dossier: Dossier, at: datetime) -> int:
+async def _close_pause(ctx: IntakeContext, dossier: Dossier, at: datetime) -> int:
     """End the pause under way: the due time moves by the paused working time. Returns the paused seconds."""
     if dossier.paused_at is None:
         return 0
-    resumed = deadlines.resume(ctx.calendar, dossier.due_at, dossier.paused_at, at)
+    resumed = deadlines.resume(await dossier_calendar(ctx, dossier), dossier.due_at, dossier.paused_at, at)
     paused = int(resumed.paused.total_seconds())
     dossier.due_at = resumed.due_at
     dossier.paused_seconds += paused
@@ -218,7 +229,7 @@ def _close_pause(ctx: IntakeContext, dossier: Dossier, at: datetime) -> int:
 async def receive_supplement(ctx: IntakeContext, code: str, body: s.SupplementReceivedIn) -> Dossier:
     step = await _begin(ctx, code, Command.RECEIVE_SUPPLEMENT, body.at)
     dossier = step.dossier
-    paused = _close_pause(ctx, dossier, step.at)
+    paused = await _close_pause(ctx, dossier, step.at)
     event = SupplementReceived(
         dossier_code=code,
         sequence=dossier.supplement_requests,
@@ -235,11 +246,11 @@ async def receive_supplement(ctx: IntakeContext, code: str, body: s.SupplementRe
     )
 
 
-def _finish(ctx: IntakeContext, dossier: Dossier, at: datetime) -> dict[str, Any]:
+async def _finish(ctx: IntakeContext, dossier: Dossier, at: datetime) -> dict[str, Any]:
     """Finish the dossier; a pause under way ends now (refused or stopped while waiting for a supplement), and the
     step records its end so the due time in force can be checked. Returns the step's details about the pause."""
     waiting = dossier.paused_at is not None
-    paused = _close_pause(ctx, dossier, at)
+    paused = await _close_pause(ctx, dossier, at)
     dossier.finished_at = at
     dossier.closed_at = at
     return (
@@ -251,7 +262,7 @@ def _finish(ctx: IntakeContext, dossier: Dossier, at: datetime) -> dict[str, Any
 
 async def refuse(ctx: IntakeContext, code: str, body: s.ReasonIn) -> Dossier:
     step = await _begin(ctx, code, Command.REFUSE, body.at)
-    pause = _finish(ctx, step.dossier, step.at)
+    pause = await _finish(ctx, step.dossier, step.at)
     _details(step.dossier, refusal_reason=body.reason)
     event = DossierRefused(
         dossier_code=code,
@@ -265,7 +276,7 @@ async def refuse(ctx: IntakeContext, code: str, body: s.ReasonIn) -> Dossier:
 
 async def stop(ctx: IntakeContext, code: str, body: s.ReasonIn) -> Dossier:
     step = await _begin(ctx, code, Command.STOP, body.at)
-    pause = _finish(ctx, step.dossier, step.at)
+    pause = await _finish(ctx, step.dossier, step.at)
     _details(step.dossier, stop_reason=body.reason)
     event = DossierStopped(
         dossier_code=code,
@@ -289,7 +300,7 @@ async def withdraw(ctx: IntakeContext, code: str, body: s.WithdrawalIn) -> Dossi
 async def resolve(ctx: IntakeContext, code: str, body: s.ResultIn) -> Dossier:
     step = await _begin(ctx, code, Command.RESOLVE, body.at)
     dossier = step.dossier
-    _finish(ctx, dossier, step.at)
+    await _finish(ctx, dossier, step.at)
     dossier.decision = body.decision.value
     dossier.electronic_result = body.electronic_result
     refs = receipt.result_refs(code, body.result_count)
@@ -323,7 +334,7 @@ async def return_result(ctx: IntakeContext, code: str, body: s.ReturnIn) -> Doss
     return await _record(ctx, step, Command.RETURN, event, details={"channel": body.channel.value})
 
 
-def late_or_soon(ctx: IntakeContext, dossier: Dossier, at: datetime) -> bool:
+async def late_or_soon(ctx: IntakeContext, dossier: Dossier, at: datetime) -> bool:
     """Late (finished late, or overdue) or due within one working day: when the explanation to the head applies."""
     if dossier.finished_at is not None:
         return reads.finished_outcome(dossier) is Outcome.LATE
@@ -331,7 +342,7 @@ def late_or_soon(ctx: IntakeContext, dossier: Dossier, at: datetime) -> bool:
         return True
     if dossier.paused_at is not None:
         return False  # the clock stands still: the time left does not shrink
-    return deadlines.due_within_a_working_day(ctx.calendar, dossier.due_at, at)
+    return deadlines.due_within_a_working_day(await dossier_calendar(ctx, dossier), dossier.due_at, at)
 
 
 async def apologise(ctx: IntakeContext, code: str, body: s.ApologyIn) -> Dossier:
@@ -349,7 +360,8 @@ async def apologise(ctx: IntakeContext, code: str, body: s.ApologyIn) -> Dossier
             "The new appointment must be later than the due time and than the apology",
             errors=[field_error(("new_due_at",), "not later than the due time in force")],
         )
-    in_time = deadlines.apology_in_time(ctx.calendar, dossier.due_at, step.at, dossier.paused_at)
+    calendar = await dossier_calendar(ctx, dossier)
+    in_time = deadlines.apology_in_time(calendar, dossier.due_at, step.at, dossier.paused_at)
     dossier.apology_due_at = new_due
     dossier.apologised_at = step.at
     _details(dossier, apology_reason=body.reason, apology_issued_in_time=in_time)
@@ -371,7 +383,7 @@ async def explain(ctx: IntakeContext, code: str, body: s.ExplanationIn) -> Dossi
     dossier = step.dossier
     if dossier.explained_at is not None:
         raise AlreadyRecorded(f"Dossier {code} already has its explanation", record="explanation")
-    if not late_or_soon(ctx, dossier, step.at):
+    if not await late_or_soon(ctx, dossier, step.at):
         raise NotLate(f"Dossier {code} is not late: nothing to explain", due_at=dossier.due_at.isoformat())
     dossier.explained_at = step.at
     _details(dossier, explanation=body.cause)

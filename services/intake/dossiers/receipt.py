@@ -40,10 +40,12 @@ async def receive_dossier(ctx: IntakeContext, data: s.DossierCreate, *, code: st
     submitted_at = ctx.step_time(data.at)
     procedure = await replica.procedure_for(session, data.procedure_code, submitted_at)
     limit = TimeLimit(procedure.time_limit.amount, LimitUnit(procedure.time_limit.unit.value))
-    appointment = deadlines.appointment(ctx.calendar, submitted_at, limit)
-    local_day = appointment.received_at.astimezone(VN_TZ).date()
     handling_code = data.handling_agency_code or data.receiving_agency_code
     replicas = await replica.agencies(session, {data.receiving_agency_code, handling_code})
+    # the receiving agency's calendar decides when the dossier counts as received and when it is due
+    calendar = await ctx.agency_calendar(data.receiving_agency_code, replicas.get(data.receiving_agency_code))
+    appointment = deadlines.appointment(calendar, submitted_at, limit)
+    local_day = appointment.received_at.astimezone(VN_TZ).date()
     submission = receipt.Submission(
         channel=data.channel,
         cross_boundary=data.cross_boundary,

@@ -76,8 +76,13 @@ async def list_dossiers(
     page: PageNumber = 1,
     page_size: PageSize = 50,
 ) -> s.DossierPage:
-    """Dossiers by agency, status, overdue and near due, earliest due first."""
-    due_before = None if due_within is None else due_bound(ctx.calendar, ctx.now, due_within)
+    """Dossiers by agency, status, overdue and near due, earliest due first. ``due_within`` counts working days
+    in the calendar of ``agency`` when it is given (its own hours and days), else in the province's."""
+    due_before = None
+    if due_within is not None:
+        # "the N-th working day" of the agency asked about, else of the province (a list across agencies)
+        calendar = await ctx.agency_calendar(agency) if agency else ctx.province_calendar
+        due_before = due_bound(calendar, ctx.now, due_within)
     rows, total = await repository.list_dossiers(
         ctx.session,
         ctx.principal,

@@ -147,7 +147,7 @@ def test_the_officer_is_named_by_the_principals_display_name() -> None:
         runtime=cast(Any, None),
         principal=named,
         correlation_id=None,
-        calendar=cast(Any, None),
+        calendars=cast(Any, None),
         now=datetime.now(UTC),
     )
     assert (ctx.actor, ctx.actor_name) == ("u-7f3a", "Nguyễn Thị Hoa")
