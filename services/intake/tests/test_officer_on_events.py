@@ -27,7 +27,7 @@ def _ctx(principal: Principal, **changes: Any) -> IntakeContext:
         runtime=cast(Any, None),
         principal=principal,
         correlation_id=None,
-        calendar=cast(Any, None),
+        calendars=cast(Any, None),
         now=datetime.now(UTC),
         **changes,
     )
