@@ -165,8 +165,11 @@ async def test_owner_facts_reach_the_portal_and_the_fee_notice_the_citizen(
             await owners.send(fees(code, 8000), envelope=assessed)  # the same event delivered twice
             await owners.send(fees(opted_out, 8000))
 
+            def fee_sms() -> list[dict[str, Any]]:  # the receipts' SMS aside
+                return [m for m in gateway.sms if "phí, lệ phí cần nộp" in m["message"]]
+
             async def sms_sent() -> list[dict[str, Any]] | None:
-                return gateway.sms or None
+                return fee_sms() or None
 
             [sms] = await eventually(sms_sent, timeout=60, what="the fee-due SMS")
             assert sms["phone"] == PHONE and sms["brandname"] == "MOTCUA"
@@ -199,7 +202,14 @@ async def test_owner_facts_reach_the_portal_and_the_fee_notice_the_citizen(
             # accepted by the stand-in, which validates it against the schema
             assert [r["DuocThanhToanTrucTuyen"] for r in records(code)] == ["0", "0", "0", "0", "1"]
             assert all(c.status == 200 and c.answer["error_code"] == "00" for c in portal.calls)
-            assert len(gateway.sms) == 1  # once, and none for the dossier whose citizen opted out
+            assert fee_sms() == [sms]  # once
+
+            async def opted_out_assessed() -> bool:
+                return any(r["DanhSachLePhi"] for r in records(opted_out))
+
+            # the opted-out dossier's assessment was applied (its record went out), and queued no notice
+            await eventually(opted_out_assessed, timeout=60, what="the opted-out dossier's assessment")
+            assert await held_notices(intake_url, opted_out) == []
 
         # Quiet hours now: the next assessment's notice waits for their end, while its record still goes out.
         async with running_app(create_app(settings(quiet_hours=quiet_now()))) as intake, Owners(
@@ -216,4 +226,4 @@ async def test_owner_facts_reach_the_portal_and_the_fee_notice_the_citizen(
             [held] = await held_notices(intake_url, night)
             not_before = held.not_before if held.not_before.tzinfo else held.not_before.replace(tzinfo=UTC)
             assert held.status == "pending" and not_before > datetime.now(UTC) + timedelta(minutes=50)
-            assert len(gateway.sms) == 1  # still only the first dossier's
+            assert fee_sms() == [sms]  # still only the first dossier's
