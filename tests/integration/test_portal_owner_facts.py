@@ -87,7 +87,9 @@ class Owners:
 
 def fees(code: str, amount: int) -> FeeAssessed:
     items = [FeeItem(name="Lệ phí đăng ký khai sinh", amount_vnd=amount, kind="charge", payable_online=True)]
-    return FeeAssessed(dossier_code=code, procedure_code="1.001193", items=items, total_vnd=amount, at=datetime.now(UTC))
+    return FeeAssessed(
+        dossier_code=code, procedure_code="1.001193", items=items, total_vnd=amount, at=datetime.now(UTC)
+    )
 
 
 def quiet_now() -> str:
@@ -158,7 +160,9 @@ async def test_owner_facts_reach_the_portal_and_the_fee_notice_the_citizen(
 
             now = datetime.now(UTC)
             await owners.send(
-                DocumentDigitised(document_id="h1.GKS", type_code="GKS", dossier_code=code, component_code="GKS", at=now)
+                DocumentDigitised(
+                    document_id="h1.GKS", type_code="GKS", dossier_code=code, component_code="GKS", at=now
+                )
             )
             await owners.send(DocumentReused(document_id="h1.CCCD", dossier_code=code, component_code="CCCD", at=now))
             assessed = await owners.send(fees(code, 8000))
@@ -212,9 +216,10 @@ async def test_owner_facts_reach_the_portal_and_the_fee_notice_the_citizen(
             assert await held_notices(intake_url, opted_out) == []
 
         # Quiet hours now: the next assessment's notice waits for their end, while its record still goes out.
-        async with running_app(create_app(settings(quiet_hours=quiet_now()))) as intake, Owners(
-            broker, topic_prefix
-        ) as owners:
+        async with (
+            running_app(create_app(settings(quiet_hours=quiet_now()))) as intake,
+            Owners(broker, topic_prefix) as owners,
+        ):
             night = await receive(intake, notices=True)
             assert night is not None
             await owners.send(fees(night, 20000))

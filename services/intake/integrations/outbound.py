@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.contract import DossierSyncedToPortal, DossierSyncToPortalFailed
@@ -33,6 +34,7 @@ from services.intake.integrations.notices import (
     notice_delivery,
     parse_quiet_hours,
 )
+from services.intake.integrations.owner_facts import OwnerFacts
 from services.intake.integrations.portal import (
     DossierSnapshot,
     FeeLine,
@@ -46,7 +48,6 @@ from services.intake.integrations.portal import (
     sync_progress,
 )
 from services.intake.integrations.settings import IntegrationSettings
-from services.intake.integrations.owner_facts import OwnerFacts
 from services.intake.models import AgencyReplica, Dossier, DossierOwnerFacts
 from services.intake.models import NoticeConsent as ConsentRow
 
@@ -360,7 +361,7 @@ async def _locked_facts(session: AsyncSession, dossier_code: str, now: datetime)
     # then locked, so that two events about one dossier fold one after the other.
     empty = {**facts_rules.to_columns(OwnerFacts()), "dossier_code": dossier_code, "updated_at": now}
     dialect = session.get_bind().dialect.name
-    await session.execute(insert_ignoring_conflicts(DossierOwnerFacts.__table__, dialect).values(**empty))
+    await session.execute(insert_ignoring_conflicts(cast(Table, DossierOwnerFacts.__table__), dialect).values(**empty))
     row = await session.get(DossierOwnerFacts, dossier_code, with_for_update=True, populate_existing=True)
     assert row is not None  # inserted just above, or already there
     return row

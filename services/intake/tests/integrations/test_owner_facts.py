@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from libs.common.clock import FrozenClock
 from libs.common.contract import (
     DocumentDigitised,
     DocumentReused,
@@ -25,7 +26,6 @@ from libs.common.contract import (
 )
 from libs.common.db import create_engine
 from libs.common.messaging.consumer import ConsumerRunner, Message
-from libs.common.clock import FrozenClock
 from libs.common.testing import AUTH, running_app
 from services.intake.app import create_app
 from services.intake.config import IntakeSettings
@@ -99,7 +99,12 @@ def assessed(code: str, *amounts: int) -> Envelope:
 def paid(code: str, payment_id: str, amount: int, channel: PaymentChannel = PaymentChannel.ONLINE) -> Envelope:
     return event(
         PaymentSucceeded(
-            payment_id=payment_id, dossier_code=code, procedure_code="1.001193", amount_vnd=amount, channel=channel, at=DAY
+            payment_id=payment_id,
+            dossier_code=code,
+            procedure_code="1.001193",
+            amount_vnd=amount,
+            channel=channel,
+            at=DAY,
         )
     )
 
@@ -143,7 +148,8 @@ class TestRules:
 
 
 def _columns(facts: rules.OwnerFacts) -> dict[str, Any]:
-    return json.loads(json.dumps(rules.to_columns(facts)))
+    stored: dict[str, Any] = json.loads(json.dumps(rules.to_columns(facts)))  # as the JSON columns give it back
+    return stored
 
 
 @pytest.mark.asyncio
@@ -165,7 +171,9 @@ class TestPortalFields:
             await feed.send(paid(code, "P1", 8000))
             # no change to the record: digitised again, a document of no dossier, the same payment again
             await feed.send(
-                event(DocumentDigitised(document_id="x", type_code="GKS", dossier_code=code, component_code="GKS", at=DAY)),
+                event(
+                    DocumentDigitised(document_id="x", type_code="GKS", dossier_code=code, component_code="GKS", at=DAY)
+                ),
                 event(DocumentDigitised(document_id="z", type_code="GKS", at=DAY)),
                 paid(code, "P1", 8000),
             )
@@ -213,7 +221,9 @@ class TestPortalFields:
         feed = Feed(settings, FrozenClock(DAY))
         try:
             await feed.send(assessed(code, 8000), paid(code, "P1", 8000))
-            await feed.send(event(PaymentRefunded(payment_id="P1", dossier_code=code, amount_vnd=8000, reason="r", at=DAY)))
+            await feed.send(
+                event(PaymentRefunded(payment_id="P1", dossier_code=code, amount_vnd=8000, reason="r", at=DAY))
+            )
         finally:
             await feed.close()
         assert [r["DuocThanhToanTrucTuyen"] for r in records(await rows(intake_url))][-2:] == ["1", "0"]
