@@ -90,7 +90,10 @@ def owner_event_handlers(ctx: OwnerEventsContext) -> EventHandlers:
     async def handle_assessed(session: AsyncSession, event: FeeAssessed, envelope: Envelope) -> None:
         fees = [rules.AssessedFee(i.name, i.amount_vnd, i.kind) for i in event.items]
         facts = await fold(session, event.dossier_code, lambda f: rules.assessed(f, fees, event.total_vnd), envelope)
-        await outbound.fee_due(session, ctx.outbound, event.dossier_code, facts, envelope.id, ctx.clock.now())
+        now = ctx.clock.now()
+        await outbound.fee_due(
+            session, ctx.outbound, event.dossier_code, facts, envelope.id, assessed_at=event.at, now=now
+        )
 
     @owners.on(PaymentSucceeded)
     async def handle_paid(session: AsyncSession, event: PaymentSucceeded, envelope: Envelope) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 from urllib.parse import quote
 
@@ -98,6 +98,7 @@ class Outbound:
     zalo_template_ids: Mapping[str, str]
     deliveries: Deliveries
     payment_url: str = ""  # a template with {dossier_code}; empty: fee-due notices carry no link
+    fee_due_max_age: timedelta = timedelta(hours=24)  # older assessments, read late, give no notice
 
     @classmethod
     def from_settings(cls, settings: IntegrationSettings, deliveries: Deliveries | None = None) -> Outbound | None:
@@ -124,6 +125,7 @@ class Outbound:
             zalo_template_ids=dict(settings.zalo_template_ids),
             deliveries=deliveries or Deliveries(),
             payment_url=settings.notice_payment_url,
+            fee_due_max_age=timedelta(hours=settings.notice_fee_due_max_age_hours),
         )
 
 
@@ -368,13 +370,23 @@ async def _locked_facts(session: AsyncSession, dossier_code: str, now: datetime)
 
 
 async def fee_due(
-    session: AsyncSession, out: Outbound | None, dossier_code: str, facts: OwnerFacts, event_id: str, now: datetime
+    session: AsyncSession,
+    out: Outbound | None,
+    dossier_code: str,
+    facts: OwnerFacts,
+    event_id: str,
+    *,
+    assessed_at: datetime,
+    now: datetime,
 ) -> None:
     """The fee-due notice after payments assessed a dossier's fees (``event_id``: the assessment's event): the amount
     still to pay and the payment link, on the channels the citizen chose, with the other notices' rules (consent,
     opt-out, quiet hours, one per event per channel). Nothing when nothing is left to pay or the dossier will not be
-    handled."""
+    handled, or when the assessment is older than ``fee_due_max_age`` (read late, it may already be paid)."""
     if out is None or not out.channels:
+        return
+    if now - assessed_at > out.fee_due_max_age:
+        log.info("fee-due notice skipped: assessment read too late", dossier_code=dossier_code)
         return
     dossier = await session.get(Dossier, dossier_code)
     amount = facts.outstanding_vnd()

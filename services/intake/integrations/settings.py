@@ -34,6 +34,9 @@ class IntegrationSettings(BaseSettings):
     # The payment page printed in fee-due notices, with "{dossier_code}" where the dossier's code goes, e.g.
     # "https://dichvucong.example.gov.vn/thanh-toan?ma-ho-so={dossier_code}" (empty: no link)
     notice_payment_url: str = ""
+    # A fee-due notice is not sent for an assessment older than this when intake reads it (first start, a long
+    # outage): the payment that settled it may be the next event still unread, and no citizen is asked to pay twice.
+    notice_fee_due_max_age_hours: float = 24.0
     sms_enabled: bool = False
     sms_gateway_url: str = "http://127.0.0.1:8091/sms/send"
     sms_api_key: str = ""

@@ -91,9 +91,9 @@ def event(payload: EventPayload) -> Envelope:
     return make_envelope(payload, source="/motcua/test", at=DAY)
 
 
-def assessed(code: str, *amounts: int) -> Envelope:
+def assessed(code: str, *amounts: int, at: datetime = DAY) -> Envelope:
     items = [FeeItem(name=f"Lệ phí {i + 1}", amount_vnd=a, kind="charge") for i, a in enumerate(amounts)]
-    return event(FeeAssessed(dossier_code=code, procedure_code="1.001193", items=items, total_vnd=sum(amounts), at=DAY))
+    return event(FeeAssessed(dossier_code=code, procedure_code="1.001193", items=items, total_vnd=sum(amounts), at=at))
 
 
 def paid(code: str, payment_id: str, amount: int, channel: PaymentChannel = PaymentChannel.ONLINE) -> Envelope:
@@ -260,17 +260,20 @@ class TestFeeDueNotice:
         [notice] = [r for r in await rows(intake_url) if ":fee_due:" in r.idempotency_key]
         assert notice.not_before.replace(tzinfo=UTC) == MORNING
 
-    async def test_not_after_opt_out_nor_without_consent_nor_when_paid(self, intake_url: str) -> None:
+    async def test_not_after_opt_out_nor_without_consent_nor_when_paid_nor_read_late(self, intake_url: str) -> None:
         settings = facts_settings(intake_url, portal_enabled=False, notice_quiet_hours="")
         opted = await receive(intake_url, settings, notices=CONSENT)
         silent = await receive(intake_url, settings)
         settled = await receive(intake_url, settings, notices=CONSENT)
+        stale = await receive(intake_url, settings, notices=CONSENT)
         async with running_app(create_app(settings)) as client:
             assert (await client.post(f"/dossiers/{opted}/notices/opt-out", headers=AUTH["desk"])).status_code == 200
         feed = Feed(settings, FrozenClock(DAY))
         try:
             await feed.send(paid(settled, "P1", 8000, PaymentChannel.COUNTER))  # paid before the assessment arrived
             await feed.send(assessed(opted, 8000), assessed(silent, 8000), assessed(settled, 8000))
+            # read two days late (first start, long outage): its payment may be the next event still unread
+            await feed.send(assessed(stale, 8000, at=DAY - timedelta(days=2)))
         finally:
             await feed.close()
         assert [r for r in await rows(intake_url) if ":fee_due:" in r.idempotency_key] == []
