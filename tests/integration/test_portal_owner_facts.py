@@ -21,7 +21,6 @@ from sqlalchemy import select
 
 from libs.common.contract import (
     DocumentDigitised,
-    DocumentReused,
     Envelope,
     EventPayload,
     FeeAssessed,
@@ -40,6 +39,7 @@ from libs.common.testing import AUTH, eventually, running_app, service_database
 from services.intake.app import create_app
 from services.intake.config import IntakeSettings
 from services.intake.integrations.notices import VIETNAM
+from services.intake.tests.integrations.test_owner_facts import digitised_payload, reused_payload
 from tests.integration.test_intake_lifecycle_events import AGENCY, publish_catalogue
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.integration]
@@ -159,12 +159,8 @@ async def test_owner_facts_reach_the_portal_and_the_fee_notice_the_citizen(
             assert response.status_code == 200
 
             now = datetime.now(UTC)
-            await owners.send(
-                DocumentDigitised(
-                    document_id="h1.GKS", type_code="GKS", dossier_code=code, component_code="GKS", at=now
-                )
-            )
-            await owners.send(DocumentReused(document_id="h1.CCCD", dossier_code=code, component_code="CCCD", at=now))
+            await owners.send(digitised_payload(code, "GKS", "GKS", at=now))
+            await owners.send(reused_payload(code, "CCCD", at=now))
             assessed = await owners.send(fees(code, 8000))
             await owners.send(fees(code, 8000), envelope=assessed)  # the same event delivered twice
             await owners.send(fees(opted_out, 8000))
