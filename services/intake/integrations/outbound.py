@@ -348,7 +348,9 @@ async def record_owner_fact(
     await session.flush()
     if out is None or not out.portal:
         return after
-    dossier = await session.get(Dossier, dossier_code)
+    # Locked as the commands lock it: a command under way commits first, so this record, enqueued after its own,
+    # carries the status that command set (the portal keeps the last record it receives).
+    dossier = await session.get(Dossier, dossier_code, with_for_update=True, populate_existing=True)
     if dossier is None:
         return after
     record = snapshot(dossier, after)
