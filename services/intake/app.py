@@ -14,7 +14,7 @@ from libs.common.app import ConsumerSpec, Runtime, create_service_app
 from libs.common.calendar import CalendarBook, CalendarSettings, WorkingCalendar
 from libs.common.delivery import SESSION_FLAG, DeliveryWorker
 from services.intake.config import IntakeSettings, get_settings
-from services.intake.consumers import handlers
+from services.intake.consumers import OWNERS_CONSUMER, OwnerEventsContext, handlers, owner_event_handlers
 from services.intake.dossiers.overdue import overdue_loop
 from services.intake.dossiers.router import router as dossiers
 from services.intake.forms.router import router as forms
@@ -26,11 +26,12 @@ from services.intake.integrations.targets import delivery_targets
 from services.intake.queue.router import router as queue
 
 
-async def _start_deliveries(rt: Runtime, settings: IntakeSettings) -> None:
+async def _start_deliveries(rt: Runtime, settings: IntakeSettings, owners: OwnerEventsContext) -> None:
     """Off unless an integration is enabled: then one shared HTTP client, the code tables and templates (checked
     now), and the worker, woken after every request that enqueued a delivery."""
     outbound = Outbound.from_settings(settings)
     rt.extras["outbound"] = outbound
+    owners.bind(outbound, rt.clock)
     if outbound is None or not settings.delivery_worker:
         return
     client = httpx.AsyncClient()
@@ -59,6 +60,8 @@ async def _start_deliveries(rt: Runtime, settings: IntakeSettings) -> None:
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    owners = OwnerEventsContext()
+    owner_handlers = owner_event_handlers(owners)
 
     async def on_start(app: FastAPI, rt: Runtime) -> None:
         rt.extras["calendars"] = CalendarBook(WorkingCalendar.from_settings(CalendarSettings()))
@@ -69,7 +72,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
                     name="intake-overdue",
                 )
             )
-        await _start_deliveries(rt, settings)
+        await _start_deliveries(rt, settings, owners)
 
     return create_service_app(
         service="intake",
@@ -77,6 +80,9 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         description="Dossiers at the one-stop desk: receipt, appointment, lifecycle, return, rating, queue, forms.",
         settings=settings,
         routers=[dossiers, deliveries, forms, imports, queue],
-        consumers=[ConsumerSpec(name="intake", topics=frozenset(handlers.topics), handler=handlers)],
+        consumers=[
+            ConsumerSpec(name="intake", topics=frozenset(handlers.topics), handler=handlers),
+            ConsumerSpec(name=OWNERS_CONSUMER, topics=frozenset(owner_handlers.topics), handler=owner_handlers),
+        ],
         on_start=on_start,
     )

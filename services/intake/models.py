@@ -161,3 +161,22 @@ class NoticeConsent(Base):
     by_email: Mapped[bool] = mapped_column(Boolean)
     recorded_at: Mapped[datetime] = mapped_column(db.UtcDateTime())
     opted_out_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())
+
+
+class DossierOwnerFacts(Base):
+    """What the owners of a dossier's documents and fees said about it in their events (digitisation, payments),
+    kept per dossier for the national portal's record (docs/integrations.md). A row may exist before the dossier
+    does: a document can be scanned at the desk before the receipt commits. Only codes and amounts: no document id
+    (digitisation's holder reference) and no personal data."""
+
+    __tablename__ = "dossier_owner_facts"
+
+    dossier_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # component code -> {"digitised": bool, "reused": bool}
+    documents: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # the assessment in force: [{"name", "amount_vnd", "kind"}]; None until payments assessed the fees
+    fees: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    fees_total_vnd: Mapped[int | None] = mapped_column(Integer)
+    # payment id -> {"channel", "amount_vnd", "refunded_vnd"} (succeeded payments only)
+    payments: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(db.UtcDateTime())

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.common.db import create_engine, session_factory
 from services.intake.config import IntakeSettings, get_settings
 from services.intake.domain.lifecycle import Command
-from services.intake.integrations.outbound import STEP_ACTIONS, Outbound, snapshot
+from services.intake.integrations.outbound import STEP_ACTIONS, Outbound, owner_facts, snapshot
 from services.intake.integrations.portal import ProgressStep, sync_dossier, sync_progress
 from services.intake.models import Dossier, DossierStep
 
@@ -53,7 +53,7 @@ async def backfill_dossiers(session: AsyncSession, out: Outbound, dossiers: Sequ
     enqueued = 0
     for dossier in dossiers:
         cause = f"backfill-{run_id}"
-        d = sync_dossier(snapshot(dossier), out.codes, cause_id=cause)
+        d = sync_dossier(snapshot(dossier, await owner_facts(session, dossier.code)), out.codes, cause_id=cause)
         enqueued += await out.deliveries.enqueue(
             session, d.target, d.idempotency_key, d.payload, ordering_key=d.ordering_key
         )

@@ -8,19 +8,23 @@ that is off, so with the default settings these are no-ops.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
+from urllib.parse import quote
 
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.contract import DossierSyncedToPortal, DossierSyncToPortalFailed
+from libs.common.db import insert_ignoring_conflicts
 from libs.common.delivery import Deliveries, OutcomeKind, Settled
 from libs.common.delivery.worker import OnSettled
 from libs.common.logging import get_logger
 from libs.common.messaging.outbox import Outbox
-from services.intake.domain.lifecycle import Command
+from services.intake.domain.lifecycle import Command, Status
+from services.intake.integrations import owner_facts as facts_rules
 from services.intake.integrations.notices import (
     NoticeChannel,
     NoticeConsent,
@@ -30,6 +34,7 @@ from services.intake.integrations.notices import (
     notice_delivery,
     parse_quiet_hours,
 )
+from services.intake.integrations.owner_facts import OwnerFacts
 from services.intake.integrations.portal import (
     DossierSnapshot,
     FeeLine,
@@ -38,11 +43,12 @@ from services.intake.integrations.portal import (
     ResultDocument,
     SubmittedDocument,
     SupplementRequest,
+    dossier_record,
     sync_dossier,
     sync_progress,
 )
 from services.intake.integrations.settings import IntegrationSettings
-from services.intake.models import AgencyReplica, Dossier
+from services.intake.models import AgencyReplica, Dossier, DossierOwnerFacts
 from services.intake.models import NoticeConsent as ConsentRow
 
 log = get_logger(__name__)
@@ -75,6 +81,8 @@ STEP_ACTIONS: Mapping[Command, str] = {
 }
 RESULT_NAME = "Kết quả giải quyết thủ tục hành chính"
 FEES_NAME = "Phí, lệ phí"
+# A dossier refused, withdrawn or stopped will not be handled: no citizen is asked to pay for it.
+NO_FEE_NOTICE = frozenset({Status.REFUSED.value, Status.WITHDRAWN.value, Status.STOPPED.value})
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,8 @@ class Outbound:
     lookup_url: str
     zalo_template_ids: Mapping[str, str]
     deliveries: Deliveries
+    payment_url: str = ""  # a template with {dossier_code}; empty: fee-due notices carry no link
+    fee_due_max_age: timedelta = timedelta(hours=24)  # older assessments, read late, give no notice
 
     @classmethod
     def from_settings(cls, settings: IntegrationSettings, deliveries: Deliveries | None = None) -> Outbound | None:
@@ -114,15 +124,43 @@ class Outbound:
             lookup_url=settings.notice_lookup_url,
             zalo_template_ids=dict(settings.zalo_template_ids),
             deliveries=deliveries or Deliveries(),
+            payment_url=settings.notice_payment_url,
+            fee_due_max_age=timedelta(hours=settings.notice_fee_due_max_age_hours),
         )
 
 
-def snapshot(dossier: Dossier) -> DossierSnapshot:
-    """The dossier as the portal sees it, from intake's own row. Intake does not consume digitisation's and payments'
-    events yet: ``DuocSoHoa`` is what the desk recorded at receipt, the fees are the amount due, not paid online."""
+def payment_link(template: str, dossier_code: str) -> str:
+    """The payment page of a dossier: ``MOTCUA_INTAKE_NOTICE_PAYMENT_URL`` with its code put in (URL-quoted)."""
+    return template.replace("{dossier_code}", quote(dossier_code, safe=""))
+
+
+def snapshot(dossier: Dossier, facts: OwnerFacts | None = None) -> DossierSnapshot:
+    """The dossier as the portal sees it: intake's own row, and what digitisation and payments said of it
+    (``facts``): a component digitised at the desk or later, taken from the warehouse at receipt or later; the
+    assessment in force (else the fees the procedure put due at receipt); whether it was paid online."""
+    facts = facts or OwnerFacts()
     details = dossier.details
     sector = details.get("sector") or {}
     finished = dossier.finished_at if dossier.decision is not None else None
+    submitted = [(str(c["code"]), c) for c in details.get("components", [])]
+    # A component digitisation or re-use recorded for this dossier that the receipt did not list was still part of
+    # it: it is sent too, after the listed ones.
+    extra = sorted(set(facts.documents) - {code for code, _ in submitted})
+    documents = tuple(
+        SubmittedDocument(
+            component_code=code,
+            digitised=bool(c.get("digitised")) or facts.documents.get(code, facts_rules.DocumentFact()).digitised,
+            from_national_database=(
+                c.get("form") == "warehouse" or facts.documents.get(code, facts_rules.DocumentFact()).reused
+            ),
+        )
+        for code, c in [*submitted, *((code, {}) for code in extra)]
+    )
+    if facts.fees is not None:
+        # a line whose amount the assessment left open cannot be sent (the portal needs SoTien)
+        fees = tuple(FeeLine(name=f.name, amount=f.amount_vnd) for f in facts.fees if f.amount_vnd is not None)
+    else:
+        fees = (FeeLine(name=FEES_NAME, amount=dossier.fees_due_vnd),) if dossier.fees_due_vnd > 0 else ()
     return DossierSnapshot(
         code=dossier.code,
         procedure_code=dossier.procedure_code,
@@ -138,11 +176,9 @@ def snapshot(dossier: Dossier) -> DossierSnapshot:
         channel=dossier.channel,
         returned_at=dossier.returned_at,
         resolved_at=finished,
-        documents=tuple(
-            SubmittedDocument(component_code=c["code"], digitised=bool(c.get("digitised")))
-            for c in details.get("components", [])
-        ),
-        fees=(FeeLine(name=FEES_NAME, amount=dossier.fees_due_vnd),) if dossier.fees_due_vnd > 0 else (),
+        documents=documents,
+        fees=fees,
+        paid_online=facts.paid_online,
         supplements=tuple(
             SupplementRequest(
                 requested_at=datetime.fromisoformat(s["at"]), what="; ".join(s.get("items", [])) or s.get("reason", "")
@@ -152,6 +188,15 @@ def snapshot(dossier: Dossier) -> DossierSnapshot:
         results=tuple(ResultDocument(name=RESULT_NAME, number=ref) for ref in details.get("result_refs", [])),
         vneid_verified=dossier.identified_by_vneid,
     )
+
+
+async def owner_facts(session: AsyncSession, dossier_code: str) -> OwnerFacts:
+    row = await session.get(DossierOwnerFacts, dossier_code)
+    return OwnerFacts() if row is None else _facts_of(row)
+
+
+def _facts_of(row: DossierOwnerFacts) -> OwnerFacts:
+    return facts_rules.from_columns(row.documents, row.fees, row.fees_total_vnd, row.payments)
 
 
 def _progress(dossier: Dossier, command: Command, actor: str, at: datetime) -> ProgressStep:
@@ -172,7 +217,7 @@ async def _sync(
 ) -> None:
     # The record first, then the step: one ordering key per dossier, so the portal receives them in this order.
     if record:
-        d = sync_dossier(snapshot(dossier), out.codes, cause_id=event_id)
+        d = sync_dossier(snapshot(dossier, await owner_facts(session, dossier.code)), out.codes, cause_id=event_id)
         await out.deliveries.enqueue(session, d.target, d.idempotency_key, d.payload, ordering_key=d.ordering_key)
     if step is not None:
         p = sync_progress(step, out.codes, cause_id=event_id)
@@ -279,6 +324,80 @@ def _notice_for(
     if command is Command.APOLOGISE and dossier.apology_due_at is not None:
         return NoticeKind.APOLOGY, {"reason": details.get("reason", ""), "new_due_at": dossier.apology_due_at}
     return None
+
+
+async def record_owner_fact(
+    session: AsyncSession,
+    out: Outbound | None,
+    dossier_code: str,
+    change: Callable[[OwnerFacts], OwnerFacts],
+    event_id: str,
+    now: datetime,
+) -> OwnerFacts:
+    """Fold one of digitisation's or payments' events into the dossier's facts; when that changes what the portal's
+    record of the dossier says, send the record again (``DongBoHoSoMC``, one per event). Facts about a dossier intake
+    has not received yet are kept for its receipt's record. Returns the facts as they now are."""
+    row = await _locked_facts(session, dossier_code, now)
+    before = _facts_of(row)
+    after = change(before)
+    if after == before:
+        return after
+    for name, value in facts_rules.to_columns(after).items():
+        setattr(row, name, value)
+    row.updated_at = now
+    await session.flush()
+    if out is None or not out.portal:
+        return after
+    # Locked as the commands lock it: a command under way commits first, so this record, enqueued after its own,
+    # carries the status that command set (the portal keeps the last record it receives).
+    dossier = await session.get(Dossier, dossier_code, with_for_update=True, populate_existing=True)
+    if dossier is None:
+        return after
+    record = snapshot(dossier, after)
+    if dossier_record(record, out.codes) != dossier_record(snapshot(dossier, before), out.codes):
+        d = sync_dossier(record, out.codes, cause_id=event_id)
+        await out.deliveries.enqueue(session, d.target, d.idempotency_key, d.payload, ordering_key=d.ordering_key)
+    return after
+
+
+async def _locked_facts(session: AsyncSession, dossier_code: str, now: datetime) -> DossierOwnerFacts:
+    # The documents' and the payments' topics may be read by two replicas at once: the row is created if missing,
+    # then locked, so that two events about one dossier fold one after the other.
+    empty = {**facts_rules.to_columns(OwnerFacts()), "dossier_code": dossier_code, "updated_at": now}
+    dialect = session.get_bind().dialect.name
+    await session.execute(insert_ignoring_conflicts(cast(Table, DossierOwnerFacts.__table__), dialect).values(**empty))
+    row = await session.get(DossierOwnerFacts, dossier_code, with_for_update=True, populate_existing=True)
+    assert row is not None  # inserted just above, or already there
+    return row
+
+
+async def fee_due(
+    session: AsyncSession,
+    out: Outbound | None,
+    dossier_code: str,
+    facts: OwnerFacts,
+    event_id: str,
+    *,
+    assessed_at: datetime,
+    now: datetime,
+) -> None:
+    """The fee-due notice after payments assessed a dossier's fees (``event_id``: the assessment's event): the amount
+    still to pay and the payment link, on the channels the citizen chose, with the other notices' rules (consent,
+    opt-out, quiet hours, one per event per channel). Nothing when nothing is left to pay or the dossier will not be
+    handled, or when the assessment is older than ``fee_due_max_age`` (read late, it may already be paid)."""
+    if out is None or not out.channels:
+        return
+    if now - assessed_at > out.fee_due_max_age:
+        log.info("fee-due notice skipped: assessment read too late", dossier_code=dossier_code)
+        return
+    dossier = await session.get(Dossier, dossier_code)
+    amount = facts.outstanding_vnd()
+    if dossier is None or dossier.status in NO_FEE_NOTICE or amount <= 0:
+        return
+    values: dict[str, Any] = {"amount": amount}
+    if out.payment_url:
+        values["payment_url"] = payment_link(out.payment_url, dossier_code)
+    await _notify(session, out, dossier, NoticeKind.FEE_DUE, values, event_id, now)
 
 
 def portal_settled(outbox: Outbox) -> OnSettled:

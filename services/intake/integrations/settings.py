@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings
 
 from libs.common.settings import PLACEHOLDER_SECRETS, Environment
@@ -31,6 +31,12 @@ class IntegrationSettings(BaseSettings):
     notice_templates_dir: Path | None = None  # overrides templates/notices/<channel>/<kind>… file by file
     notice_lookup_url: str = ""  # look-up page printed in receipts (empty: no link)
     notice_quiet_hours: str = "21:00-07:00"  # Vietnam time; SMS and Zalo wait for the end (empty: off)
+    # The payment page printed in fee-due notices, with "{dossier_code}" where the dossier's code goes, e.g.
+    # "https://dichvucong.example.gov.vn/thanh-toan?ma-ho-so={dossier_code}" (empty: no link)
+    notice_payment_url: str = ""
+    # A fee-due notice is not sent for an assessment older than this when intake reads it (first start, a long
+    # outage): the payment that settled it may be the next event still unread, and no citizen is asked to pay twice.
+    notice_fee_due_max_age_hours: float = 24.0
     sms_enabled: bool = False
     sms_gateway_url: str = "http://127.0.0.1:8091/sms/send"
     sms_api_key: str = ""
@@ -57,6 +63,13 @@ class IntegrationSettings(BaseSettings):
     delivery_open_seconds: float = 60.0
     delivery_max_attempts: int = 30
     delivery_max_backoff_seconds: float = 900.0
+
+    @field_validator("notice_payment_url")
+    @classmethod
+    def _payment_url_names_the_dossier(cls, value: str) -> str:
+        if value and "{dossier_code}" not in value:
+            raise ValueError("must contain {dossier_code}, where the dossier's code goes")
+        return value
 
     @model_validator(mode="after")
     def _real_credentials_in_production(self) -> IntegrationSettings:
