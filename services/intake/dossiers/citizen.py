@@ -16,6 +16,7 @@ from jinja2 import Environment
 from libs.common.web import template_environment
 from services.intake.domain.formatting import mask_name, vn_date, vn_number, vn_time
 from services.intake.domain.lifecycle import Status
+from services.intake.dossiers import schemas as s
 from services.intake.models import Dossier
 
 STATUS_LABELS = {
@@ -101,6 +102,28 @@ def citizen_page(dossier: Dossier, agency_name: str) -> str:
         "unit_name": agency_name,
     }
     return environment().get_template("citizen.html").render(context)
+
+
+ACTION_LABELS = {"read": "Xem", "create": "Ghi mới", "change": "Sửa đổi", "export": "Xuất danh sách"}
+PROVINCE_WIDE = "province-wide"
+
+
+def data_reads_page(reads: s.PersonalDataReadsRead, agency_names: dict[str, str]) -> str:
+    """The applicant's answer to "who has seen my personal data?" (Decree 13/2023): each agency's reads and changes,
+    newest first, named as the catalogue names the agency."""
+
+    def who(agency_code: str | None) -> str:
+        if agency_code is None:
+            return "Cổng dịch vụ công (theo yêu cầu của ông/bà)"
+        if agency_code == PROVINCE_WIDE:
+            return "Cán bộ cấp tỉnh"
+        return agency_names.get(agency_code) or agency_code
+
+    rows = [
+        {"at": vn_time(r.at), "who": who(r.agency_code), "action": ACTION_LABELS.get(r.action, r.action)}
+        for r in sorted(reads.reads, key=lambda r: r.at, reverse=True)
+    ]
+    return environment().get_template("data_reads.html").render(code=reads.code, rows=rows)
 
 
 def prefers_html(accept: str | None) -> bool:

@@ -137,17 +137,28 @@ async def look_up_dossier(
     operation_id="personal_data_reads",
     tags=["public"],
     dependencies=[Depends(public_rate_limit)],
-    responses=RATE_LIMITED_RESPONSES,
+    response_model=s.PersonalDataReadsRead,
+    responses={
+        **RATE_LIMITED_RESPONSES,
+        200: {"content": {"text/html": {}}, "description": "JSON, or the citizen's page for a browser"},
+    },
 )
 async def personal_data_reads(
     code: str,
     session: DBSession,
     id_last4: Annotated[str, Query(pattern=r"^[0-9]{4}$", description="last four digits of the identity number")],
-) -> s.PersonalDataReadsRead:
+    accept: Annotated[str | None, Header()] = None,
+) -> s.PersonalDataReadsRead | HTMLResponse:
     """For the applicant (no authentication): which agencies read or changed the personal data in their dossier,
     and when. Needs the dossier code and the last four digits of the applicant's identity number; 404 if either
-    does not match. Rate-limited per client address."""
-    return await personal_data_access(session, code, id_last4)
+    does not match. Rate-limited per client address. A browser (from the form on the citizen's page) gets the
+    answer as a Vietnamese page with the agencies' names."""
+    reads = await personal_data_access(session, code, id_last4)
+    if not citizen.prefers_html(accept):
+        return reads
+    codes = {r.agency_code for r in reads.reads if r.agency_code and r.agency_code != citizen.PROVINCE_WIDE}
+    names = {c: row.name for c, row in (await replica.agencies(session, codes)).items()}
+    return HTMLResponse(citizen.data_reads_page(reads, names), headers={"Vary": "Accept"})
 
 
 # ---------------------------------------------------------------- lifecycle commands

@@ -176,6 +176,23 @@ class TestAudit:
             await scoped.get(f"/public/dossiers/{code}/personal-data-reads?id_last4=12a4"), 422, "validation_error"
         )
 
+    async def test_a_browser_gets_the_reads_as_a_page_from_the_citizens_page(self, scoped: httpx.AsyncClient) -> None:
+        code = await _received(scoped)
+        await scoped.get(f"/dossiers/{code}", headers=HANDLER_A)
+        browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+        lookup = await scoped.get(f"/public/dossiers/{code}", headers=browser)
+        # the look-up page asks for the last four digits and sends them here
+        assert f'action="/public/dossiers/{code}/personal-data-reads"' in lookup.text
+        assert 'name="id_last4"' in lookup.text
+        page = await scoped.get(f"/public/dossiers/{code}/personal-data-reads?id_last4=2345", headers=browser)
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        # two rows (created at receipt, read by the handler), newest first, each in Vietnamese, no officer named
+        assert page.text.count("<tr><td>") == 2
+        assert page.text.index("Xem") < page.text.index("Ghi mới")
+        assert "a.handler" not in page.text
+        wrong = await scoped.get(f"/public/dossiers/{code}/personal-data-reads?id_last4=0000", headers=browser)
+        assert_problem(wrong, 404, "dossier_not_found")
+
     async def test_a_lifecycle_seals_and_verifies_and_an_altered_row_is_named(
         self, client: httpx.AsyncClient, intake_url: str
     ) -> None:
