@@ -13,6 +13,7 @@ the code still counts, so the replica only ever widens what a scope sees, by the
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Column, ColumnElement, String, Table, false, insert, or_, select, true, update
@@ -30,6 +31,7 @@ __all__ = [
     "dossier_agency",
     "dossier_agency_handlers",
     "dossier_condition",
+    "received_at",
 ]
 
 dossier_agencies_metadata = new_metadata()
@@ -42,6 +44,8 @@ dossier_agency = Table(
     Column("receiving_agency_code", String(40), nullable=True, index=True),
     Column("handling_agency_code", String(40), nullable=True, index=True),
     Column("current_agency_code", String(40), nullable=True, index=True),
+    # when intake received it: nothing can be attached to a dossier at a time before it existed (docs/domain.md, Time)
+    Column("received_at", UtcDateTime(), nullable=True),
     Column("updated_at", UtcDateTime(), nullable=False),
 )
 
@@ -82,6 +86,12 @@ async def covers_dossier(session: AsyncSession, scope: AgencyScope, dossier_code
     return row is not None and scope.covers(*row)
 
 
+async def received_at(session: AsyncSession, dossier_code: str) -> datetime | None:
+    """When intake received the dossier, once the replica has seen its receipt (None before)."""
+    stmt = select(dossier_agency.c.received_at).where(dossier_agency.c.dossier_code == dossier_code)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
 async def _current(session: AsyncSession, dossier_code: str) -> tuple[str | None] | None:
     # One consumer per partition and the dossier code as the Kafka key: one dossier's events are applied in order,
     # one at a time, so a read-then-write needs no lock.
@@ -94,6 +104,7 @@ async def remember_received(session: AsyncSession, event: DossierReceived, _enve
     agencies = {
         "receiving_agency_code": event.receiving_agency_code,
         "handling_agency_code": event.handling_agency_code,
+        "received_at": event.received_at,
     }
     existing = await _current(session, event.dossier_code)
     if existing is None:

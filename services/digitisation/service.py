@@ -152,6 +152,9 @@ async def record_document(ctx: Context, data: s.DocumentCreate) -> Recorded:
             return Recorded(doc, False, warehouse.validity(as_version(doc), existing[0].version, ctx.today))
     at = data.at.astimezone(UTC) if data.at is not None else ctx.now
     _check_at(timing.digitisation_problem(at, ctx.now, existing[0].created_at if existing else None), at)
+    if data.dossier_code is not None:
+        received = await dossier_agencies.received_at(ctx.session, data.dossier_code)
+        _check_at(timing.before_receipt_problem(at, received), at)
     doc = Document(
         id=doc_id,
         version=warehouse.next_version(d.version for d in existing),
@@ -242,6 +245,7 @@ async def record_reuse(ctx: Context, dossier_code: str, data: s.ReuseCreate) -> 
         raise DocumentNotFound(f"No digitised document {data.document_id}")
     at = data.at.astimezone(UTC) if data.at is not None else ctx.now
     _check_at(timing.reuse_problem(at, ctx.now, min(d.created_at for d in docs)), at)
+    _check_at(timing.before_receipt_problem(at, await dossier_agencies.received_at(ctx.session, dossier_code)), at)
     # What the warehouse offered then: the versions digitised by that time, judged on that day.
     on = at.astimezone(VN_TZ).date()
     versions = [as_version(d) for d in docs if d.created_at <= at]

@@ -25,3 +25,11 @@ def reuse_problem(at: datetime, now: datetime, first_digitised_at: datetime) -> 
     if at < first_digitised_at:
         return f"before the document was digitised ({first_digitised_at.isoformat()})"
     return None
+
+
+def before_receipt_problem(at: datetime, received_at: datetime | None) -> str | None:
+    """A document attached to a dossier cannot be digitised or re-used before intake received that dossier
+    (docs/digitisation.md §Time). Unknown until the dossier replica has seen the receipt: then nothing is refused."""
+    if received_at is not None and at < received_at:
+        return f"before the dossier was received ({received_at.isoformat()})"
+    return None

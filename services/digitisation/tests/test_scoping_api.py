@@ -81,6 +81,25 @@ class TestHandlingAgency:
         assert_problem(reuse, 404, "dossier_not_found")
 
 
+class TestReceiptTime:
+    async def test_nothing_is_attached_to_a_dossier_before_its_receipt(
+        self, scoped: httpx.AsyncClient, digitisation_url: str
+    ) -> None:
+        # The replica learns the receipt: 2026-03-02 02:00 UTC (09:00 in Hà Nội). Until then nothing is refused.
+        assert (
+            await scoped.post("/documents", json=document(at="2026-03-02T01:00:00Z"), headers=DESK_A)
+        ).status_code == 201
+        await feed_dossier_agencies(digitisation_url, dossier_received(DOSSIER, receiving=AGENCY, handling=HANDLING))
+        # A second scan dated 08:59 in Hà Nội, one minute before the receipt: refused, naming `at`.
+        early = document(at="2026-03-02T01:59:00Z", file_sha256="b" * 64)
+        assert_problem(await scoped.post("/documents", json=early, headers=DESK_A), 422, "document_rejected")
+        on_time = document(at="2026-03-02T02:00:00Z", file_sha256="b" * 64)
+        assert (await scoped.post("/documents", json=on_time, headers=DESK_A)).status_code == 201
+        body = {"component_code": "GKS2", "document_id": DOC, "at": "2026-03-02T01:30:00Z"}
+        reuse = await scoped.post(f"/dossiers/{DOSSIER}/reuse", json=body, headers=DESK_A)
+        assert [e["field"] for e in assert_problem(reuse, 422, "document_rejected")["errors"]] == ["at"]
+
+
 class TestHolderView:
     async def test_the_holder_or_an_officer_only(self, scoped: httpx.AsyncClient) -> None:
         assert (await scoped.post("/documents", json=document(), headers=DESK_A)).status_code == 201

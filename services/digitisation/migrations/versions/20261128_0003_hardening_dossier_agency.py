@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("receiving_agency_code", sa.String(length=40), nullable=True),
         sa.Column("handling_agency_code", sa.String(length=40), nullable=True),
         sa.Column("current_agency_code", sa.String(length=40), nullable=True),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("dossier_code", name=op.f("pk_dossier_agency")),
     )
