@@ -25,6 +25,7 @@ PYTHON = sys.executable
 # The bench's own API key, given to the services like a production deployment's (MOTCUA_ENV=production).
 TOKEN = "bench-" + uuid.uuid4().hex
 PSEUDONYM_KEY = "bench-" + uuid.uuid4().hex
+SESSION_SECRET = "bench-" + uuid.uuid4().hex
 
 
 @dataclass
@@ -77,7 +78,7 @@ def pct(values: Sequence[float], q: int) -> float:
 
 def service_env(service: str, database_url: str, *, kafka: str | None, prefix: str, **extra: str) -> dict[str, str]:
     """The environment a production container of ``service`` gets (docker-compose.yml, deploy/k8s), for the bench."""
-    from libs.common.auth import Role
+    from libs.common.auth import PROVINCE_WIDE, Role, hash_api_key
 
     env = dict(os.environ)
     env.update(
@@ -85,8 +86,12 @@ def service_env(service: str, database_url: str, *, kafka: str | None, prefix: s
             "MOTCUA_ENV": "production",
             "MOTCUA_LOG_LEVEL": "INFO",
             "MOTCUA_LOG_JSON": "true",
-            "MOTCUA_API_KEYS": json.dumps({TOKEN: {"subject": "bench", "roles": [r.value for r in Role]}}),
+            # keys are configured as digests; the bench's principal acts for the whole province like the demo keys
+            "MOTCUA_API_KEYS": json.dumps(
+                {hash_api_key(TOKEN): {"subject": "bench", "roles": [r.value for r in Role], "agencies": PROVINCE_WIDE}}
+            ),
             "MOTCUA_PSEUDONYM_KEY": PSEUDONYM_KEY,
+            "MOTCUA_SESSION_SECRET": SESSION_SECRET,
             f"MOTCUA_{service.upper()}_DATABASE_URL": database_url,
             "MOTCUA_KAFKA_ENABLED": "true" if kafka else "false",
             "KAFKA_BOOTSTRAP_SERVERS": kafka or "127.0.0.1:1",
