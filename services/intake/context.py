@@ -21,6 +21,7 @@ from libs.common.calendar import WorkingCalendar
 from libs.common.errors import field_error
 from libs.common.logging import correlation_id
 from libs.common.messaging.outbox import Outbox
+from services.intake.catalogue_replica.service import ReplicaCache
 from services.intake.errors import CommandRejected
 from services.intake.integrations.outbound import Outbound
 
@@ -55,6 +56,12 @@ class IntakeContext:
         """The outbound deliveries to enqueue with the change (None: every integration is off)."""
         outbound: Outbound | None = self.runtime.extras.get("outbound")
         return outbound
+
+    @property
+    def replica_cache(self) -> ReplicaCache | None:
+        """The process's cache of the catalogue replica for receipts (None: read it every time)."""
+        cache: ReplicaCache | None = self.runtime.extras.get("replica_cache")
+        return cache
 
     @property
     def actor(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 
 from libs.common.audit import AuditAction
 from libs.common.calendar import VN_TZ, LimitUnit, TimeLimit
@@ -22,19 +22,20 @@ from services.intake.dossiers.audit import audit
 from services.intake.errors import DossierExists, ReceiptRejected
 from services.intake.integrations import outbound
 from services.intake.integrations.consent import consent_row
-from services.intake.models import AgencyReplica, Dossier
+from services.intake.models import Dossier
 
 
-def _agency(row: AgencyReplica | None) -> receipt.Agency | None:
-    return None if row is None else receipt.Agency(level=row.level, procedure_codes=tuple(row.procedure_codes))
+def _agency(row: replica.AgencyView | None) -> receipt.Agency | None:
+    return None if row is None else receipt.Agency(level=row.level, procedure_codes=row.procedure_codes)
 
 
-def _name(row: AgencyReplica | None) -> str | None:
+def _name(row: replica.AgencyView | None) -> str | None:
     return None if row is None else row.name
 
 
 # Built once: a statement built per request costs its construction and its cache key on every receipt.
-_INSERT_DOSSIER = insert(Dossier.__table__)
+_DOSSIERS: Table = Dossier.__table__  # type: ignore[assignment]
+_INSERT_DOSSIER = insert(_DOSSIERS)
 
 
 async def receive_dossier(ctx: IntakeContext, data: s.DossierCreate, *, code: str | None = None) -> Dossier:
@@ -48,12 +49,13 @@ async def receive_dossier(ctx: IntakeContext, data: s.DossierCreate, *, code: st
     if ctx.principal.roles & repository.STAFF_ROLES and not ctx.principal.scope.covers(data.receiving_agency_code):
         raise Forbidden(f"Agency {data.receiving_agency_code} is outside your scope: you cannot receive for it")
     submitted_at = ctx.step_time(data.at)
-    procedure = await replica.procedure_for(session, data.procedure_code, submitted_at)
+    handling_code = data.handling_agency_code or data.receiving_agency_code
+    procedure, replicas = await replica.receipt_catalogue(
+        session, ctx.replica_cache, data.procedure_code, submitted_at, (data.receiving_agency_code, handling_code)
+    )
     limit = TimeLimit(procedure.time_limit.amount, LimitUnit(procedure.time_limit.unit.value))
     appointment = deadlines.appointment(ctx.calendar, submitted_at, limit)
     local_day = appointment.received_at.astimezone(VN_TZ).date()
-    handling_code = data.handling_agency_code or data.receiving_agency_code
-    replicas = await replica.agencies(session, {data.receiving_agency_code, handling_code})
     submission = receipt.Submission(
         channel=data.channel,
         cross_boundary=data.cross_boundary,
