@@ -102,6 +102,15 @@ def service_env(service: str, database_url: str, *, kafka: str | None, prefix: s
     return env
 
 
+SERVER_PIDS: dict[str, int] = {}  # base URL → process id of the servers started by ``uvicorn`` below
+
+
+def cpu_seconds(base: str) -> float:
+    """User + system CPU time the server at ``base`` has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{SERVER_PIDS[base]}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @asynccontextmanager
 async def uvicorn(factory: str, port: int, env: dict[str, str], name: str) -> AsyncIterator[str]:
     """``factory`` under uvicorn in its own process, as the Dockerfile runs it; yields its base URL once it answers."""
@@ -111,6 +120,7 @@ async def uvicorn(factory: str, port: int, env: dict[str, str], name: str) -> As
     cmd += ["--no-access-log", "--timeout-graceful-shutdown", "5", "--log-level", "warning"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: ASYNC220
     base = f"http://127.0.0.1:{port}"
+    SERVER_PIDS[base] = proc.pid
     try:
         async with httpx.AsyncClient(base_url=base, timeout=2) as client:
             deadline = time.monotonic() + 60
