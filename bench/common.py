@@ -25,6 +25,7 @@ PYTHON = sys.executable
 # The bench's own API key, given to the services like a production deployment's (MOTCUA_ENV=production).
 TOKEN = "bench-" + uuid.uuid4().hex
 PSEUDONYM_KEY = "bench-" + uuid.uuid4().hex
+SESSION_SECRET = "bench-" + uuid.uuid4().hex
 
 
 @dataclass
@@ -77,7 +78,7 @@ def pct(values: Sequence[float], q: int) -> float:
 
 def service_env(service: str, database_url: str, *, kafka: str | None, prefix: str, **extra: str) -> dict[str, str]:
     """The environment a production container of ``service`` gets (docker-compose.yml, deploy/k8s), for the bench."""
-    from libs.common.auth import Role
+    from libs.common.auth import PROVINCE_WIDE, Role, hash_api_key
 
     env = dict(os.environ)
     env.update(
@@ -85,8 +86,12 @@ def service_env(service: str, database_url: str, *, kafka: str | None, prefix: s
             "MOTCUA_ENV": "production",
             "MOTCUA_LOG_LEVEL": "INFO",
             "MOTCUA_LOG_JSON": "true",
-            "MOTCUA_API_KEYS": json.dumps({TOKEN: {"subject": "bench", "roles": [r.value for r in Role]}}),
+            # keys are configured as digests; the bench's principal acts for the whole province like the demo keys
+            "MOTCUA_API_KEYS": json.dumps(
+                {hash_api_key(TOKEN): {"subject": "bench", "roles": [r.value for r in Role], "agencies": PROVINCE_WIDE}}
+            ),
             "MOTCUA_PSEUDONYM_KEY": PSEUDONYM_KEY,
+            "MOTCUA_SESSION_SECRET": SESSION_SECRET,
             f"MOTCUA_{service.upper()}_DATABASE_URL": database_url,
             "MOTCUA_KAFKA_ENABLED": "true" if kafka else "false",
             "KAFKA_BOOTSTRAP_SERVERS": kafka or "127.0.0.1:1",
@@ -95,6 +100,15 @@ def service_env(service: str, database_url: str, *, kafka: str | None, prefix: s
     )
     env.update(extra)
     return env
+
+
+SERVER_PIDS: dict[str, int] = {}  # base URL → process id of the servers started by ``uvicorn`` below
+
+
+def cpu_seconds(base: str) -> float:
+    """User + system CPU time the server at ``base`` has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{SERVER_PIDS[base]}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @asynccontextmanager
@@ -106,6 +120,7 @@ async def uvicorn(factory: str, port: int, env: dict[str, str], name: str) -> As
     cmd += ["--no-access-log", "--timeout-graceful-shutdown", "5", "--log-level", "warning"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: ASYNC220
     base = f"http://127.0.0.1:{port}"
+    SERVER_PIDS[base] = proc.pid
     try:
         async with httpx.AsyncClient(base_url=base, timeout=2) as client:
             deadline = time.monotonic() + 60

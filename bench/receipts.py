@@ -9,7 +9,7 @@ import json
 import shutil
 import uuid
 
-from bench.common import ROOT, TOKEN, Bench, Row, service_env, uvicorn
+from bench.common import ROOT, TOKEN, Bench, Row, cpu_seconds, service_env, uvicorn
 
 AGENCY_COUNTS = (1, 50)
 CONCURRENCY = (16, 64)
@@ -41,6 +41,7 @@ async def seed_intake(url: str) -> None:
 
 
 async def wrk(base: str, agencies: int, concurrency: int, seconds: int) -> dict[str, float]:
+    cpu_before = cpu_seconds(base)
     proc = await asyncio.create_subprocess_exec(
         "wrk", "-t", "2", "-c", str(concurrency), "-d", f"{seconds}s", "--timeout", "10s",
         "-s", str(ROOT / "bench" / "receipts.lua"), f"{base}/dossiers", "--", str(agencies), TOKEN,
@@ -52,12 +53,17 @@ async def wrk(base: str, agencies: int, concurrency: int, seconds: int) -> dict[
     [line] = [ln for ln in out.decode().splitlines() if ln.startswith("{")]
     result: dict[str, float] = json.loads(line)
     result["rps"] = result["requests"] / result["seconds"]
+    # the server's own CPU per request: what the request costs, whatever else the loaded machine is doing
+    result["cpu_ms"] = 1000 * (cpu_seconds(base) - cpu_before) / max(result["requests"], 1)
     return result
 
 
 def describe(r: dict[str, float]) -> str:
     errors = int(r["non_2xx"] + r["socket_errors"])
-    return f"{r['rps']:.0f} req/s, p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms, {errors} errors"
+    return (
+        f"{r['rps']:.0f} req/s, p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms, {errors} errors, "
+        f"{r['cpu_ms']:.1f} ms CPU/request"
+    )
 
 
 async def run(bench: Bench, seconds: int) -> None:

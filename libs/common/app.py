@@ -85,9 +85,14 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
             hook(session)
 
 
+async def _runtime(request: Request) -> Runtime:
+    # async on purpose: FastAPI runs a plain ``def`` dependency in its threadpool, a thread hop on every request
+    return runtime(request)
+
+
 # scope="function": commit before the response is sent, so a 2xx always means the change is durable.
 DBSession = Annotated[AsyncSession, Depends(_session, scope="function")]
-RuntimeDep = Annotated[Runtime, Depends(runtime)]
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 
 
 def contract_router() -> APIRouter:

@@ -127,6 +127,9 @@ def acting_agency(principal: Principal, *agency_codes: str | None) -> str | None
     return None
 
 
+_INSERT = insert(audit_log)  # built once: every audited request appends through it
+
+
 async def record_principal(
     session: AsyncSession,
     principal: Principal,
@@ -161,7 +164,7 @@ async def record_principal(
         }
         for i, subject_id in enumerate(subject_ids)
     ]
-    await session.execute(insert(audit_log), rows)
+    await session.execute(_INSERT, rows)
 
 
 def row_hash(row: Any, seq: int, prev_hash: str) -> str:

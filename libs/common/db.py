@@ -6,6 +6,7 @@ runner commit or roll back; services only flush.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -74,12 +75,43 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30}
     else:
-        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size)
     engine = create_async_engine(url, **kwargs)
+    if parsed.get_backend_name() != "sqlite":
+        _ping_when_idle(engine)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
     return engine
+
+
+# A pooled connection checked in less than this long ago is taken as alive. SQLAlchemy's pool_pre_ping pings at every
+# checkout, and asyncpg's ping is three round trips (BEGIN, a statement, ROLLBACK): more than a receipt's own writes.
+# Under load a connection comes back within milliseconds and is not pinged; one idle long enough to have been cut
+# (a restart, a failover, an idle timeout) still is. A connection cut while busy fails its statement instead, which
+# invalidates the whole pool (SQLAlchemy's disconnect handling) so only the statements in flight see the cut.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    pool = engine.sync_engine.pool
+
+    def checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["checked_in_at"] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None or time.monotonic() - checked_in_at < PING_AFTER_IDLE_SECONDS:
+            return  # just connected, or just used
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # the pool's documented way to say "discard this one": it reconnects and retries the checkout
+            raise sa_exc.DisconnectionError("pooled connection failed its ping") from exc
+
+    event.listen(pool, "checkin", checkin)
+    event.listen(pool, "checkout", checkout)
 
 
 def _sqlite_begin_immediate(conn: Any) -> None:

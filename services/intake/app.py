@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.common.app import ConsumerSpec, Runtime, create_service_app
 from libs.common.calendar import CalendarBook, CalendarSettings, WorkingCalendar
 from libs.common.delivery import SESSION_FLAG, DeliveryWorker
+from services.intake.catalogue_replica.service import ReplicaCache
 from services.intake.config import IntakeSettings, get_settings
 from services.intake.consumers import OWNERS_CONSUMER, OwnerEventsContext, handlers, owner_event_handlers
 from services.intake.dossiers.overdue import overdue_loop
@@ -65,6 +66,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
 
     async def on_start(app: FastAPI, rt: Runtime) -> None:
         rt.extras["calendars"] = CalendarBook(WorkingCalendar.from_settings(CalendarSettings()))
+        rt.extras["replica_cache"] = ReplicaCache()
         if settings.overdue_check_seconds > 0:
             rt.tasks.append(
                 asyncio.create_task(

@@ -19,12 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.app import DBSession, Runtime, RuntimeDep
 from libs.common.auth import CurrentPrincipal, Principal, Role, require
-from libs.common.calendar import CalendarBook, WorkingCalendar
+from libs.common.calendar import AgencyHours, CalendarBook, WorkingCalendar
 from libs.common.contract import OfficerRef
 from libs.common.errors import field_error
 from libs.common.logging import correlation_id
 from libs.common.messaging.outbox import Outbox
-from services.intake.catalogue_replica.service import agency_hours
+from services.intake.catalogue_replica.service import ReplicaCache, agency_hours
 from services.intake.errors import CommandRejected
 from services.intake.integrations.outbound import Outbound
 from services.intake.models import AgencyReplica
@@ -74,15 +74,24 @@ class IntakeContext:
         """The province's calendar: for what belongs to no one agency (a list across agencies)."""
         return self.calendars.province
 
-    async def agency_calendar(self, agency_code: str, replica: AgencyReplica | None = None) -> WorkingCalendar:
+    async def agency_calendar(self, agency_code: str) -> WorkingCalendar:
         """The calendar of ``agency_code``: its own sessions and days over the province's, or the province's when
-        it has none (or is not replicated yet). ``replica`` saves the look-up when the caller has the row already."""
+        it has none (or is not replicated yet)."""
         calendar = self._resolved.get(agency_code)
         if calendar is None:
-            row = replica if replica is not None else await self.session.get(AgencyReplica, agency_code)
-            calendar = self.calendars.for_agency(agency_hours(row))
-            self._resolved[agency_code] = calendar
+            calendar = self.calendar_of(agency_code, agency_hours(await self.session.get(AgencyReplica, agency_code)))
         return calendar
+
+    def calendar_of(self, agency_code: str, hours: AgencyHours | None) -> WorkingCalendar:
+        """The same, when the caller has read the agency's hours already (the receipt, from the replica cache)."""
+        calendar = self._resolved[agency_code] = self.calendars.for_agency(hours)
+        return calendar
+
+    @property
+    def replica_cache(self) -> ReplicaCache | None:
+        """The process's cache of the catalogue replica for receipts (None: read it every time)."""
+        cache: ReplicaCache | None = self.runtime.extras.get("replica_cache")
+        return cache
 
     @property
     def actor(self) -> str:

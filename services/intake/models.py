@@ -45,6 +45,16 @@ class AgencyReplica(Base):
     published_at: Mapped[datetime | None] = mapped_column(db.UtcDateTime())  # the event's time
 
 
+class CatalogueReplicaVersion(Base):
+    """One row whose token changes in the transaction of every change to the replicas above: a process that cached
+    what it read of them keeps its copy only while the token it read with is still the one stored (docs/intake.md,
+    "Receipt")."""
+
+    __tablename__ = "catalogue_replica_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(36))
+
+
 class DossierSequence(Base):
     """The day's running number per receiving agency (the XXXX of the dossier code); queue tickets number their
     day under the key ``queue:<agency code>``."""

@@ -30,6 +30,7 @@ from libs.common.metrics import (
 
 log = get_logger(__name__)
 SESSION_FLAG = "outbox_appended"
+_INSERT = insert(outbox)  # built once: every change appends through it
 
 
 class Outbox:
@@ -49,7 +50,7 @@ class Outbox:
         envelopes = self.envelopes(payloads)
         if envelopes:
             await session.execute(
-                insert(outbox),
+                _INSERT,
                 [self.row(env, payload.topic.value) for env, payload in zip(envelopes, payloads, strict=True)],
             )
             session.info[SESSION_FLAG] = True

@@ -5,8 +5,12 @@ A receipt never calls the catalogue: it reads the version in force from here (do
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.calendar import VN_TZ, AgencyHours, WorkingHours
@@ -20,7 +24,10 @@ from libs.common.contract import (
 from services.intake.catalogue_replica import repository
 from services.intake.errors import ProcedureUnknown
 from services.intake.errors import ProcedureWithdrawn as ProcedureNotInForce
-from services.intake.models import AgencyReplica, ProcedureReplica
+from services.intake.models import AgencyReplica, CatalogueReplicaVersion, ProcedureReplica
+
+_VERSION: Table = CatalogueReplicaVersion.__table__  # type: ignore[assignment]
+_READ_TOKEN = select(_VERSION.c.token).where(_VERSION.c.id == 1)
 
 
 async def store_procedure(
@@ -43,6 +50,7 @@ async def store_procedure(
         "in_force_until": row.in_force_until.isoformat() if row.in_force_until else None,
     }
     await session.flush()
+    await _changed(session)
 
 
 async def store_agency(session: AsyncSession, event: AgencyPublished, published_at: datetime | None = None) -> None:
@@ -70,6 +78,13 @@ async def store_agency(session: AsyncSession, event: AgencyPublished, published_
     if published_at is not None:
         row.published_at = published_at
     await session.flush()
+    await _changed(session)
+
+
+async def _changed(session: AsyncSession) -> None:
+    # A fresh random token, not a counter: a change rolled back and another made after it must not bring back a
+    # token some process cached the rolled-back rows under.
+    await session.execute(update(_VERSION).where(_VERSION.c.id == 1).values(token=str(uuid.uuid4())))
 
 
 def check_hours(event: AgencyPublished) -> None:
@@ -115,3 +130,72 @@ async def procedure_version(session: AsyncSession, code: str, version: int) -> P
 
 async def agencies(session: AsyncSession, codes: set[str]) -> dict[str, AgencyReplica]:
     return await repository.agencies(session, codes)
+
+
+@dataclass(frozen=True)
+class AgencyView:
+    """What a receipt reads of an agency's replica (the same attribute names as the row)."""
+
+    code: str
+    name: str
+    level: str
+    procedure_codes: tuple[str, ...]
+    hours: AgencyHours | None = None  # its own working hours and days (None: the province's)
+
+
+@dataclass
+class ReplicaCache:
+    """What receipts read of the replica, kept per process while the replica's version token stays the same.
+
+    Every receipt reads the token (one small statement) instead of the procedure version in force (a query, a
+    large JSON document and its validation) and the agencies. Every change to the replica changes the token in its
+    own transaction, whichever replica process consumed it, so a process sees a change at its next receipt after
+    the change commits. A receipt in the same transaction as a change reads the token that change wrote.
+    """
+
+    token: str | None = None
+    procedures: dict[tuple[str, date], ProcedureSnapshot] = field(default_factory=dict)
+    agencies: dict[str, AgencyView | None] = field(default_factory=dict)
+
+    MAX_PROCEDURES = 10_000  # one entry per procedure and day of receipt: bounded so a long uptime cannot grow it
+
+    def _keep(self, token: str) -> None:
+        if token != self.token or len(self.procedures) > self.MAX_PROCEDURES:
+            self.token = token
+            self.procedures = {}
+            self.agencies = {}
+
+
+async def receipt_catalogue(
+    session: AsyncSession, cache: ReplicaCache | None, code: str, at: datetime, agency_codes: Iterable[str]
+) -> tuple[ProcedureSnapshot, dict[str, AgencyView]]:
+    """The procedure version in force at ``at`` (errors as ``procedure_for``) and those of ``agency_codes`` the
+    replica knows, from ``cache`` while the replica has not changed since they were read."""
+    codes = set(agency_codes)
+    token = None if cache is None else (await session.execute(_READ_TOKEN)).scalar_one_or_none()
+    if cache is None or token is None:
+        rows = await repository.agencies(session, codes)
+        return await procedure_for(session, code, at), {c: _view(r) for c, r in rows.items()}
+    # Read the token before the rows: rows read after it are as new as it or newer, never older.
+    cache._keep(token)
+    key = (code, at.astimezone(VN_TZ).date())
+    procedure = cache.procedures.get(key)
+    if procedure is None:
+        procedure = await procedure_for(session, code, at)  # a refusal is not cached: it is raised again each time
+        cache.procedures[key] = procedure
+    missing = codes - cache.agencies.keys()
+    if missing:
+        rows = await repository.agencies(session, missing)
+        for c in missing:
+            cache.agencies[c] = _view(rows[c]) if c in rows else None
+    return procedure, {c: view for c in codes if (view := cache.agencies[c]) is not None}
+
+
+def _view(row: AgencyReplica) -> AgencyView:
+    return AgencyView(
+        code=row.code,
+        name=row.name,
+        level=row.level,
+        procedure_codes=tuple(row.procedure_codes),
+        hours=agency_hours(row),
+    )

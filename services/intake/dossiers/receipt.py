@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import Table, insert
+
 from libs.common.audit import AuditAction
 from libs.common.calendar import VN_TZ, LimitUnit, TimeLimit
 from libs.common.contract import Applicant, DossierReceived, Sector, SubmittedComponent, TimeLimitData
@@ -18,32 +22,41 @@ from services.intake.dossiers.audit import audit
 from services.intake.errors import DossierExists, ReceiptRejected
 from services.intake.integrations import outbound
 from services.intake.integrations.consent import consent_row
-from services.intake.models import AgencyReplica, Dossier
+from services.intake.models import Dossier
 
 
-def _agency(row: AgencyReplica | None) -> receipt.Agency | None:
-    return None if row is None else receipt.Agency(level=row.level, procedure_codes=tuple(row.procedure_codes))
+def _agency(row: replica.AgencyView | None) -> receipt.Agency | None:
+    return None if row is None else receipt.Agency(level=row.level, procedure_codes=row.procedure_codes)
 
 
-def _name(row: AgencyReplica | None) -> str | None:
+def _name(row: replica.AgencyView | None) -> str | None:
     return None if row is None else row.name
+
+
+# Built once: a statement built per request costs its construction and its cache key on every receipt.
+_DOSSIERS: Table = Dossier.__table__  # type: ignore[assignment]
+_INSERT_DOSSIER = insert(_DOSSIERS)
 
 
 async def receive_dossier(ctx: IntakeContext, data: s.DossierCreate, *, code: str | None = None) -> Dossier:
     """Receive one dossier; ``code`` keeps an imported dossier's original code.
 
-    A handful of statements: procedure, agencies, sequence, insert, outbox.
+    Everything that does not need the code is checked and built first; the day's sequence row is then locked (by its
+    upsert) only for the last writes before the boundary commits, so concurrent receipts at one agency wait on each
+    other for a few inserts, not for each other's Python.
     """
     session = ctx.session
     if ctx.principal.roles & repository.STAFF_ROLES and not ctx.principal.scope.covers(data.receiving_agency_code):
         raise Forbidden(f"Agency {data.receiving_agency_code} is outside your scope: you cannot receive for it")
     submitted_at = ctx.step_time(data.at)
-    procedure = await replica.procedure_for(session, data.procedure_code, submitted_at)
-    limit = TimeLimit(procedure.time_limit.amount, LimitUnit(procedure.time_limit.unit.value))
     handling_code = data.handling_agency_code or data.receiving_agency_code
-    replicas = await replica.agencies(session, {data.receiving_agency_code, handling_code})
+    procedure, replicas = await replica.receipt_catalogue(
+        session, ctx.replica_cache, data.procedure_code, submitted_at, (data.receiving_agency_code, handling_code)
+    )
+    limit = TimeLimit(procedure.time_limit.amount, LimitUnit(procedure.time_limit.unit.value))
     # the receiving agency's calendar decides when the dossier counts as received and when it is due
-    calendar = await ctx.agency_calendar(data.receiving_agency_code, replicas.get(data.receiving_agency_code))
+    receiving = replicas.get(data.receiving_agency_code)
+    calendar = ctx.calendar_of(data.receiving_agency_code, receiving.hours if receiving else None)
     appointment = deadlines.appointment(calendar, submitted_at, limit)
     local_day = appointment.received_at.astimezone(VN_TZ).date()
     submission = receipt.Submission(
@@ -63,12 +76,6 @@ async def receive_dossier(ctx: IntakeContext, data: s.DossierCreate, *, code: st
             f"The dossier cannot be received: {fields}",
             errors=[field_error((p.field,), p.message) for p in problems],
         )
-    imported = code is not None
-    if code is None:
-        sequence = await sequences.next_sequence(session, data.receiving_agency_code, local_day)
-        code = dossier_code(data.receiving_agency_code, local_day, sequence)
-    else:
-        await _keep_imported_code(ctx, code, data.receiving_agency_code)
     to_digitise = receipt.must_digitise(procedure)
     components = [
         SubmittedComponent(code=c.code, form=c.form, must_digitise=c.code in to_digitise, digitised=c.digitised)
@@ -76,39 +83,38 @@ async def receive_dossier(ctx: IntakeContext, data: s.DossierCreate, *, code: st
     ]
     fees = receipt.fees_due(procedure)
     applicant = data.applicant
-    dossier = Dossier(
-        code=code,
-        procedure_code=procedure.code,
-        procedure_version=procedure.version,
-        procedure_name=procedure.name,
-        receiving_agency_code=data.receiving_agency_code,
-        receiving_agency_name=_name(replicas.get(data.receiving_agency_code)),
-        receiving_level=levels.receiving,
-        handling_agency_code=handling_code,
-        handling_agency_name=_name(replicas.get(handling_code)),
-        handling_level=levels.handling,
-        current_agency_code=data.receiving_agency_code,
-        desk=data.desk,
-        channel=data.channel.value,
-        keyed_in_at_desk=data.keyed_in_at_desk,
-        cross_boundary=data.cross_boundary,
-        status=Status.RECEIVED.value,
-        applicant_kind=applicant.kind.value,
-        applicant_name=applicant.name,
-        applicant_id_code=applicant.id_code,
-        identified_by_vneid=applicant.identified_by_vneid,
-        time_limit_amount=limit.amount,
-        time_limit_unit=limit.unit.value,
-        fees_due_vnd=fees,
-        submitted_at=submitted_at,
-        received_at=appointment.received_at,
-        initial_due_at=appointment.due_at,
-        due_at=appointment.due_at,
-        paused_seconds=0,
-        supplement_requests=0,
-        last_step_at=submitted_at,
-        submitted_by=ctx.principal.client_id or ctx.principal.subject,
-        details={
+    row: dict[str, Any] = {
+        "procedure_code": procedure.code,
+        "procedure_version": procedure.version,
+        "procedure_name": procedure.name,
+        "receiving_agency_code": data.receiving_agency_code,
+        "receiving_agency_name": _name(replicas.get(data.receiving_agency_code)),
+        "receiving_level": levels.receiving,
+        "handling_agency_code": handling_code,
+        "handling_agency_name": _name(replicas.get(handling_code)),
+        "handling_level": levels.handling,
+        "current_agency_code": data.receiving_agency_code,
+        "desk": data.desk,
+        "channel": data.channel.value,
+        "keyed_in_at_desk": data.keyed_in_at_desk,
+        "cross_boundary": data.cross_boundary,
+        "status": Status.RECEIVED.value,
+        "applicant_kind": applicant.kind.value,
+        "applicant_name": applicant.name,
+        "applicant_id_code": applicant.id_code,
+        "identified_by_vneid": applicant.identified_by_vneid,
+        "time_limit_amount": limit.amount,
+        "time_limit_unit": limit.unit.value,
+        "fees_due_vnd": fees,
+        "submitted_at": submitted_at,
+        "received_at": appointment.received_at,
+        "initial_due_at": appointment.due_at,
+        "due_at": appointment.due_at,
+        "paused_seconds": 0,
+        "supplement_requests": 0,
+        "last_step_at": submitted_at,
+        "submitted_by": ctx.principal.client_id or ctx.principal.subject,
+        "details": {
             "components": [
                 {**c.model_dump(mode="json"), "copies": given.copies}
                 for c, given in zip(components, data.components, strict=True)
@@ -120,47 +126,56 @@ async def receive_dossier(ctx: IntakeContext, data: s.DossierCreate, *, code: st
             "received_by": ctx.actor,
             "received_by_name": ctx.actor_name,
         },
+    }
+    # the code is not known before the lock: the event is built now and given its code after
+    event = DossierReceived(
+        dossier_code="",
+        procedure_code=procedure.code,
+        procedure_version=procedure.version,
+        procedure_name=procedure.name,
+        sector=Sector(code=procedure.sector.code, name=procedure.sector.name),
+        online_level=procedure.online_level,
+        has_fees=bool(procedure.fees),
+        certification=procedure.certification,
+        receiving_agency_code=data.receiving_agency_code,
+        receiving_level=levels.receiving,
+        handling_agency_code=handling_code,
+        handling_level=levels.handling,
+        desk=data.desk,
+        channel=data.channel,
+        keyed_in_at_desk=data.keyed_in_at_desk,
+        cross_boundary=data.cross_boundary,
+        # The bus carries a pseudonym only; the number, name and contact stay in intake's dossiers table.
+        applicant=Applicant(
+            kind=applicant.kind,
+            pseudonym=ctx.runtime.pseudonymizer.pseudonym(applicant.id_code),
+            identified_by_vneid=applicant.identified_by_vneid,
+        ),
+        components=components,
+        time_limit=TimeLimitData(amount=limit.amount, unit=procedure.time_limit.unit),
+        received_at=appointment.received_at,
+        due_at=appointment.due_at,
+        fees_due_vnd=fees,
+        postal_return_requested=data.postal_return_requested,
+        officer=ctx.officer,
     )
-    session.add(dossier)
+    imported = code is not None
+    if code is None:
+        # From here to the commit the day's sequence row is locked: only the writes that carry the code follow.
+        sequence = await sequences.next_sequence(session, data.receiving_agency_code, local_day)
+        code = dossier_code(data.receiving_agency_code, local_day, sequence)
+    else:
+        await _keep_imported_code(ctx, code, data.receiving_agency_code)
+    row["code"] = code
+    await session.execute(_INSERT_DOSSIER, [row])
+    # not added to the session: the row is written above, the object only carries it to the response and notices
+    dossier = Dossier(**row)
     if data.notices is not None and not imported:
         # An imported dossier's history must not text the citizen again: consent is given at a live receipt only.
         session.add(consent_row(code, data.notices, ctx.now))
-    await session.flush()
+        await session.flush()
     await audit(ctx, AuditAction.CREATE, [dossier], {"command": "receive"})
-    [received] = await ctx.outbox.append(
-        session,
-        DossierReceived(
-            dossier_code=code,
-            procedure_code=procedure.code,
-            procedure_version=procedure.version,
-            procedure_name=procedure.name,
-            sector=Sector(code=procedure.sector.code, name=procedure.sector.name),
-            online_level=procedure.online_level,
-            has_fees=bool(procedure.fees),
-            certification=procedure.certification,
-            receiving_agency_code=data.receiving_agency_code,
-            receiving_level=levels.receiving,
-            handling_agency_code=handling_code,
-            handling_level=levels.handling,
-            desk=data.desk,
-            channel=data.channel,
-            keyed_in_at_desk=data.keyed_in_at_desk,
-            cross_boundary=data.cross_boundary,
-            # The bus carries a pseudonym only; the number, name and contact stay in intake's dossiers table.
-            applicant=Applicant(
-                kind=applicant.kind,
-                pseudonym=ctx.runtime.pseudonymizer.pseudonym(applicant.id_code),
-                identified_by_vneid=applicant.identified_by_vneid,
-            ),
-            components=components,
-            time_limit=TimeLimitData(amount=limit.amount, unit=procedure.time_limit.unit),
-            received_at=appointment.received_at,
-            due_at=appointment.due_at,
-            fees_due_vnd=fees,
-            postal_return_requested=data.postal_return_requested,
-            officer=ctx.officer,
-        ),
-    )
+    [received] = await ctx.outbox.append(session, event.model_copy(update={"dossier_code": code}))
     await outbound.after_receipt(session, ctx.outbound, dossier, str(received.id), ctx.now)
     return dossier
 
