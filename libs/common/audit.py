@@ -39,6 +39,7 @@ __all__ = [
     "audit_metadata",
     "personal_data_reads",
     "record",
+    "record_change",
     "record_principal",
     "run_sealer",
     "seal",
@@ -165,6 +166,43 @@ async def record_principal(
         for i, subject_id in enumerate(subject_ids)
     ]
     await session.execute(_INSERT, rows)
+
+
+async def record_change(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    at: datetime,
+    action: AuditAction,
+    subject_kind: str,
+    subject_id: str,
+    system_actor: str = "system",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """One row for a change of a record that holds no citizen's personal data (catalogue, payments): by
+    ``principal``, or, without one, by the service or a provider acting on its own (``system_actor``)."""
+    if principal is None:
+        await record(
+            session,
+            at=at,
+            actor=system_actor,
+            action=action,
+            subject_kind=subject_kind,
+            subject_id=subject_id,
+            personal_data=False,
+            detail=detail or None,
+        )
+        return
+    await record_principal(
+        session,
+        principal,
+        at=at,
+        action=action,
+        subject_kind=subject_kind,
+        subject_ids=[subject_id],
+        personal_data=False,
+        detail=detail or None,
+    )
 
 
 def row_hash(row: Any, seq: int, prev_hash: str) -> str:

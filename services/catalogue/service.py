@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.common.audit import AuditAction, record, record_principal
+from libs.common.audit import AuditAction, record_change
 from libs.common.auth import Principal
 from libs.common.calendar import VN_TZ, CalendarSettings, WorkingCalendar
 from libs.common.clock import Clock
@@ -66,25 +66,8 @@ class Context:
     async def audit(self, action: AuditAction, kind: str, subject_id: str) -> None:
         """One audit row for a change of the catalogue, in the request's transaction (docs/security.md, "Audit").
         The catalogue holds no citizen's personal data: its rows are never flagged as such."""
-        if self.principal is None:
-            await record(
-                self.session,
-                at=self.now,
-                actor="system",
-                action=action,
-                subject_kind=kind,
-                subject_id=subject_id,
-                personal_data=False,
-            )
-            return
-        await record_principal(
-            self.session,
-            self.principal,
-            at=self.now,
-            action=action,
-            subject_kind=kind,
-            subject_ids=[subject_id],
-            personal_data=False,
+        await record_change(
+            self.session, self.principal, at=self.now, action=action, subject_kind=kind, subject_id=subject_id
         )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common import dossier_agencies
-from libs.common.audit import AuditAction, record, record_principal
+from libs.common.audit import AuditAction, record_change
 from libs.common.auth import AgencyScope, Principal
 from libs.common.clock import Clock
 from libs.common.contract import FeeAssessed, FeeItem, PaymentChannel, PaymentFailed, PaymentRefunded, PaymentSucceeded
@@ -72,27 +72,15 @@ class Context:
         """One audit row per change, in the request's transaction (docs/security.md, "Audit"). Payments holds no
         payer's personal data (a payment names a dossier code, amounts and the officer), so no row is flagged as such
         and no read is recorded."""
-        if self.principal is None:
-            await record(
-                self.session,
-                at=self.now,
-                actor=self.actor,
-                action=action,
-                subject_kind=kind,
-                subject_id=subject_id,
-                personal_data=False,
-                detail=detail or None,
-            )
-            return
-        await record_principal(
+        await record_change(
             self.session,
             self.principal,
             at=self.now,
             action=action,
             subject_kind=kind,
-            subject_ids=[subject_id],
-            personal_data=False,
-            detail=detail or None,
+            subject_id=subject_id,
+            system_actor=self.actor,
+            detail=detail,
         )
 
     async def check_dossier(self, dossier_code: str) -> None:
