@@ -8,18 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from libs.common.calendar import VN_TZ
-from libs.common.testing import AUTH, eventually, running_app, service_database
-from services.catalogue.app import create_app as create_catalogue
-from services.catalogue.config import CatalogueSettings
-from services.intake.app import create_app as create_intake
-from services.intake.config import IntakeSettings
-from tests.integration.test_catalogue_to_intake import AGENCY, PROCEDURE, dossier
+from libs.common.testing import AUTH, eventually
+from tests.integration.test_catalogue_to_intake import AGENCY, catalogue_and_intake, dossier
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.integration]
 
@@ -27,42 +22,27 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.integration]
 async def test_the_agencys_hours_published_in_the_catalogue_decide_the_receipt_in_intake(
     broker: str, topic_prefix: str, tmp_path: Path
 ) -> None:
-    common: dict[str, Any] = {
-        "kafka_enabled": True,
-        "topic_prefix": topic_prefix,
-        "kafka_bootstrap_servers": broker,
-        "relay_poll_seconds": 0.05,
-    }
-    async with (
-        service_database("catalogue", "postgres", tmp_path) as catalogue_url,
-        service_database("intake", "postgres", tmp_path) as intake_url,
-    ):
-        catalogue_app = create_catalogue(CatalogueSettings(database_url=catalogue_url, **common))
-        intake_app = create_intake(IntakeSettings(database_url=intake_url, overdue_check_seconds=0, **common))
-        async with running_app(catalogue_app) as catalogue, running_app(intake_app) as intake:
-            ops = AUTH["ops"]
-            assert (await catalogue.post("/procedures", json=PROCEDURE, headers=ops)).status_code == 201
-            agency = {
-                "name": "UBND xã Tân Lập",
-                "level": "commune",
-                "procedure_codes": ["1.001193"],
-                "opening_sessions": "07:30-11:30,13:00-16:30",
-            }
-            response = await catalogue.put(f"/agencies/{AGENCY}", json=agency, headers=ops)
-            assert response.status_code == 200, response.text
+    async with catalogue_and_intake(broker, topic_prefix, tmp_path) as (catalogue, intake):
+        ops = AUTH["ops"]
+        agency = {
+            "name": "UBND xã Tân Lập",
+            "level": "commune",
+            "procedure_codes": ["1.001193"],
+            "opening_sessions": "07:30-11:30,13:00-16:30",
+        }
+        response = await catalogue.put(f"/agencies/{AGENCY}", json=agency, headers=ops)
+        assert response.status_code == 200, response.text
 
-            async def received_on_the_agencys_calendar() -> httpx.Response | None:
-                response = await intake.post(
-                    "/dossiers", json=dossier("2026-03-02T16:45:00+07:00"), headers=AUTH["desk"]
-                )
-                if response.status_code != 201:
-                    return None  # the procedure is not replicated yet
-                if datetime.fromisoformat(response.json()["received_at"]) != datetime(2026, 3, 3, 7, 30, tzinfo=VN_TZ):
-                    return None  # received on the province's calendar: the agency's hours are not replicated yet
-                return response
+        async def received_on_the_agencys_calendar() -> httpx.Response | None:
+            response = await intake.post("/dossiers", json=dossier("2026-03-02T16:45:00+07:00"), headers=AUTH["desk"])
+            if response.status_code != 201:
+                return None  # the procedure is not replicated yet
+            if datetime.fromisoformat(response.json()["received_at"]) != datetime(2026, 3, 3, 7, 30, tzinfo=VN_TZ):
+                return None  # received on the province's calendar: the agency's hours are not replicated yet
+            return response
 
-            # After its closing: received at its next opening, Tue 3 Mar 07:30; three working days after Tue 3:
-            # due Fri 6 Mar 07:30. The code carries the day of receipt.
-            body = (await eventually(received_on_the_agencys_calendar, timeout=30, what="the agency's hours")).json()
-            assert datetime.fromisoformat(body["due_at"]) == datetime(2026, 3, 6, 7, 30, tzinfo=VN_TZ)
-            assert body["code"].startswith(f"{AGENCY}-260303-")
+        # After its closing: received at its next opening, Tue 3 Mar 07:30; three working days after Tue 3:
+        # due Fri 6 Mar 07:30. The code carries the day of receipt.
+        body = (await eventually(received_on_the_agencys_calendar, timeout=30, what="the agency's hours")).json()
+        assert datetime.fromisoformat(body["due_at"]) == datetime(2026, 3, 6, 7, 30, tzinfo=VN_TZ)
+        assert body["code"].startswith(f"{AGENCY}-260303-")

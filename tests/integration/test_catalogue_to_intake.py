@@ -5,6 +5,8 @@ PostgreSQL databases, Kafka-protocol broker."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +50,12 @@ def dossier(at: str) -> dict[str, Any]:
     }
 
 
-async def test_published_procedure_reaches_intake_and_its_withdrawal_follows(
+@asynccontextmanager
+async def catalogue_and_intake(
     broker: str, topic_prefix: str, tmp_path: Path
-) -> None:
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """The catalogue and intake on their own PostgreSQL databases, meeting only through the broker, with
+    ``PROCEDURE`` already published in the catalogue."""
     common: dict[str, Any] = {
         "kafka_enabled": True,
         "topic_prefix": topic_prefix,
@@ -64,33 +69,38 @@ async def test_published_procedure_reaches_intake_and_its_withdrawal_follows(
         catalogue_app = create_catalogue(CatalogueSettings(database_url=catalogue_url, **common))
         intake_app = create_intake(IntakeSettings(database_url=intake_url, overdue_check_seconds=0, **common))
         async with running_app(catalogue_app) as catalogue, running_app(intake_app) as intake:
-            ops = AUTH["ops"]
-            assert (await catalogue.post("/procedures", json=PROCEDURE, headers=ops)).status_code == 201
-            agency = {"name": "UBND xã Tân Lập", "level": "commune", "procedure_codes": ["1.001193"]}
-            assert (await catalogue.put(f"/agencies/{AGENCY}", json=agency, headers=ops)).status_code == 200
+            assert (await catalogue.post("/procedures", json=PROCEDURE, headers=AUTH["ops"])).status_code == 201
+            yield catalogue, intake
 
-            async def receipt(at: str, status: int) -> httpx.Response | None:
-                response = await intake.post("/dossiers", json=dossier(at), headers=AUTH["desk"])
-                return response if response.status_code == status else None
 
-            # until the replica has the procedure, intake answers 404
-            received = await eventually(
-                lambda: receipt("2026-04-29T10:00:00+07:00", 201), timeout=30, what="the replica and a receipt"
-            )
-            body = received.json()
-            assert body["procedure_version"] == 1 and body["receiving_level"] == "commune"
-            assert body["fees_due_vnd"] == 8000 and body["time_limit"] == {"amount": 3, "unit": "working_days"}
+async def test_published_procedure_reaches_intake_and_its_withdrawal_follows(
+    broker: str, topic_prefix: str, tmp_path: Path
+) -> None:
+    async with catalogue_and_intake(broker, topic_prefix, tmp_path) as (catalogue, intake):
+        ops = AUTH["ops"]
+        agency = {"name": "UBND xã Tân Lập", "level": "commune", "procedure_codes": ["1.001193"]}
+        assert (await catalogue.put(f"/agencies/{AGENCY}", json=agency, headers=ops)).status_code == 200
 
-            withdrawal = {
-                "decision": {"number": "555/QĐ-UBND", "signed_on": "2026-05-20", "effective_on": "2026-06-01"}
-            }
-            response = await catalogue.post("/procedures/1.001193/withdrawal", json=withdrawal, headers=ops)
-            assert response.status_code == 200, response.text
+        async def receipt(at: str, status: int) -> httpx.Response | None:
+            response = await intake.post("/dossiers", json=dossier(at), headers=AUTH["desk"])
+            return response if response.status_code == status else None
 
-            gone = await eventually(
-                lambda: receipt("2026-06-01T09:00:00+07:00", 410), timeout=30, what="intake to see the withdrawal"
-            )
-            assert gone.json()["code"] == "procedure_withdrawn"
-            # the last day in force is still in force
-            still = await receipt("2026-05-29T09:00:00+07:00", 201)
-            assert still is not None and still.json()["procedure_version"] == 1
+        # until the replica has the procedure, intake answers 404
+        received = await eventually(
+            lambda: receipt("2026-04-29T10:00:00+07:00", 201), timeout=30, what="the replica and a receipt"
+        )
+        body = received.json()
+        assert body["procedure_version"] == 1 and body["receiving_level"] == "commune"
+        assert body["fees_due_vnd"] == 8000 and body["time_limit"] == {"amount": 3, "unit": "working_days"}
+
+        withdrawal = {"decision": {"number": "555/QĐ-UBND", "signed_on": "2026-05-20", "effective_on": "2026-06-01"}}
+        response = await catalogue.post("/procedures/1.001193/withdrawal", json=withdrawal, headers=ops)
+        assert response.status_code == 200, response.text
+
+        gone = await eventually(
+            lambda: receipt("2026-06-01T09:00:00+07:00", 410), timeout=30, what="intake to see the withdrawal"
+        )
+        assert gone.json()["code"] == "procedure_withdrawn"
+        # the last day in force is still in force
+        still = await receipt("2026-05-29T09:00:00+07:00", 201)
+        assert still is not None and still.json()["procedure_version"] == 1
