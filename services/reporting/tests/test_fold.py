@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from typing import Any
 
@@ -243,3 +244,18 @@ class TestFoldThroughTheInbox:
             txn = (await session.execute(select(m.PaymentTxn))).scalar_one()
             assert txn.agency_code == PROVINCE_AGENCY
             assert txn.at == vn(2024, 1, 2, 9, 10)
+
+
+def test_dossier_lock_keys_are_stable_signed_64_bit_and_distinct() -> None:
+    """Replicas in different processes must agree on a dossier's lock key (Python's ``hash`` is salted per process),
+    and keys must fit PostgreSQL's bigint advisory locks."""
+    from services.reporting.fold.repository import REPLICAS_LOCK, dossier_lock_key
+
+    codes = [f"G01.{n:06d}" for n in range(2000)]
+    keys = [dossier_lock_key(code) for code in codes]
+    assert keys == [dossier_lock_key(code) for code in codes]
+    assert dossier_lock_key("G01.000001") == int.from_bytes(
+        hashlib.blake2b(b"G01.000001", digest_size=8).digest(), "big", signed=True
+    )
+    assert all(-(2**63) <= k < 2**63 for k in keys)
+    assert len(set(keys)) == len(keys) and REPLICAS_LOCK not in keys
