@@ -89,7 +89,6 @@ async def fold_batch(session: AsyncSession, envelopes: Sequence[Envelope], regis
     not depend on the order events arrived in. Catalogue, agency, queue and plan events update their replicas,
     newest state winning.
     """
-    await repository.lock_fold(session)
     batch = _Batch()
     for envelope in envelopes:
         payload = parse(envelope, registry)
@@ -140,9 +139,11 @@ class _Batch:
             self.procedures[key] = row
 
     async def write(self, session: AsyncSession) -> None:
+        codes = sorted({str(e.data["dossier_code"]) for e in self.ledger.values()})
+        replicas = bool(self.procedures or self.agencies or self.visits or self.plans)
+        await repository.lock_fold(session, codes, replicas)
         # Write first (SQLite then holds the write lock for the whole batch), read the ledgers back after.
         await repository.add_events(session, [_ledger_row(e) for e in self.ledger.values()])
-        codes = sorted({str(e.data["dossier_code"]) for e in self.ledger.values()})
         if codes:
             ledgers = await repository.ledgers(session, codes, list(self.ledger.values()))
             await repository.upsert_facts(session, [fold_dossier(code, ledgers[code]) for code in codes])

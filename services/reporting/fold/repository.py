@@ -6,11 +6,12 @@ parameters whatever the batch size); on SQLite, plain multi-row statements.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Integer, Table, case, delete, func, literal, select
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Integer, Table, case, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.db import UtcDateTime, insert_ignoring_conflicts, upsert
@@ -32,12 +33,27 @@ def _chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any
         yield items[start : start + size]
 
 
-async def lock_fold(session: AsyncSession) -> None:
-    """Serialise fold batches across processes (the live consumer and a rebuild): each batch reads a dossier's
-    ledger and rewrites its fact, so two concurrent batches could each miss the other's events. SQLite already
-    serialises writers, and the fold writes first."""
-    if _dialect(session) == "postgresql":
-        await session.execute(select(func.pg_advisory_xact_lock(literal(7_263_005))))
+REPLICAS_LOCK = 7_263_005
+
+
+def dossier_lock_key(code: str) -> int:
+    """A stable signed 64-bit advisory-lock key for a dossier (the same in every process, unlike ``hash``)."""
+    return int.from_bytes(hashlib.blake2b(code.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+async def lock_fold(session: AsyncSession, dossier_codes: Iterable[str], replicas: bool) -> None:
+    """Serialise fold batches only where they meet: a batch reads each touched dossier's ledger and rewrites its
+    fact, so two batches on the same dossier could each miss the other's events; batches on different dossiers
+    (two replicas on different partitions) fold in parallel. The catalogue, agency, queue and plan replicas share
+    one key. Keys are taken in ascending order, in one statement, so two batches can never wait on each other in a
+    cycle. SQLite already serialises writers, and the fold writes first."""
+    if _dialect(session) != "postgresql":
+        return
+    keys = sorted({dossier_lock_key(code) for code in dossier_codes} | ({REPLICAS_LOCK} if replicas else set()))
+    if keys:
+        await session.execute(
+            text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS bigint[])) AS k"), {"keys": keys}
+        )
 
 
 async def _driver(session: AsyncSession) -> Any:

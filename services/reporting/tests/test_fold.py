@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import random
 from typing import Any
 
@@ -270,3 +272,40 @@ class TestFoldThroughTheInbox:
             txn = (await session.execute(select(m.PaymentTxn))).scalar_one()
             assert txn.agency_code == PROVINCE_AGENCY
             assert txn.at == vn(2024, 1, 2, 9, 10)
+
+
+def test_dossier_lock_keys_are_stable_signed_64_bit_and_distinct() -> None:
+    """Replicas in different processes must agree on a dossier's lock key (Python's ``hash`` is salted per process),
+    and keys must fit PostgreSQL's bigint advisory locks."""
+    from services.reporting.fold.repository import REPLICAS_LOCK, dossier_lock_key
+
+    codes = [f"G01.{n:06d}" for n in range(2000)]
+    keys = [dossier_lock_key(code) for code in codes]
+    assert keys == [dossier_lock_key(code) for code in codes]
+    assert dossier_lock_key("G01.000001") == int.from_bytes(
+        hashlib.blake2b(b"G01.000001", digest_size=8).digest(), "big", signed=True
+    )
+    assert all(-(2**63) <= k < 2**63 for k in keys)
+    assert len(set(keys)) == len(keys) and REPLICAS_LOCK not in keys
+
+
+@pytest.mark.asyncio
+async def test_batches_on_different_dossiers_do_not_wait_for_each_other(engine: AsyncEngine, backend: str) -> None:
+    """While one batch holds dossier A, another batch can lock dossier B, but not A, nor the shared replica key."""
+    from sqlalchemy import func, literal
+
+    from services.reporting.fold.repository import REPLICAS_LOCK, dossier_lock_key, lock_fold
+
+    if backend != "postgres":
+        pytest.skip("SQLite serialises writers; advisory locks are PostgreSQL's")
+    factory = session_factory(engine)
+    async with factory() as first, factory() as second:
+        await lock_fold(first, ["000.00.15.H56-240103-0001"], replicas=True)
+        # A deadline, not a wait: with one global lock this call would block until ``first`` ends.
+        await asyncio.wait_for(lock_fold(second, ["000.00.15.H56-240103-0002"], replicas=False), timeout=10)
+        for key in (dossier_lock_key("000.00.15.H56-240103-0001"), REPLICAS_LOCK):
+            taken = await second.scalar(select(func.pg_try_advisory_xact_lock(literal(key))))
+            assert taken is False
+        await first.rollback()
+        assert await second.scalar(select(func.pg_try_advisory_xact_lock(literal(REPLICAS_LOCK)))) is True
+        await second.rollback()
