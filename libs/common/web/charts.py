@@ -14,6 +14,7 @@ __all__ = ["Series", "bar_chart", "line_chart"]
 
 WIDTH, HEIGHT = 640, 240
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 34
+LEGEND_LINE = 14  # the height of one legend line under a line chart
 PALETTE = ("#0b5cab", "#b71c1c", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f")
 
 
@@ -34,10 +35,11 @@ def _scale(top: float) -> float:
     return float(magnitude)
 
 
-def _frame(title: str, top: float, unit: str, labels: Sequence[str]) -> list[str]:
+def _frame(title: str, top: float, unit: str, labels: Sequence[str], below: int = 0) -> list[str]:
+    """Axes and labels; ``below`` adds room under the month labels (a legend)."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     parts = [
-        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT + below}" role="img" '
         f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
     ]
     for i in range(5):
@@ -63,7 +65,7 @@ def line_chart(
     top = 100.0 if unit == "%" else _scale(max(known, default=0.0))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / max(len(labels), 1)
-    parts = _frame(title, top, unit, labels)
+    parts = _frame(title, top, unit, labels, below=LEGEND_LINE * len(series) + 6)
 
     def y(value: float) -> float:
         return TOP + plot_h - plot_h * min(value, top) / top
@@ -86,9 +88,10 @@ def line_chart(
         for run in runs:
             if len(run) > 1:
                 parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(run)}"/>')
-        # One legend line per series, stacked in the plot's top-left corner: long Vietnamese names never overlap.
+        # One legend line per series, stacked under the chart: long Vietnamese names overlap neither each other nor
+        # the lines (drawn over the plot, they hid the lines near 100%).
         parts.append(
-            f'<text x="{LEFT + 8}" y="{TOP + 12 + 13 * n}" fill="{colour}" style="fill:{colour}">'
+            f'<text x="{LEFT}" y="{HEIGHT + 6 + LEGEND_LINE * n}" fill="{colour}" style="fill:{colour}">'
             f"■ {escape(s.name)}</text>"
         )
     parts.append("</svg>")
