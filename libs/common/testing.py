@@ -289,6 +289,17 @@ def _copy_sqlite(source: Path, target: Path) -> None:
         src.backup(dst)
 
 
+def broker_settings(bootstrap: str, topic_prefix: str, **extra: Any) -> dict[str, Any]:
+    """Settings for a service talking to the test broker, its relay polling fast (a test waits for what it sends)."""
+    return {
+        "kafka_enabled": True,
+        "topic_prefix": topic_prefix,
+        "kafka_bootstrap_servers": bootstrap,
+        "relay_poll_seconds": 0.05,
+        **extra,
+    }
+
+
 @asynccontextmanager
 async def service_database(
     service: str, backend: str, tmp_path: Path, *, prepare: Prepare | None = None

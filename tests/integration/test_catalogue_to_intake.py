@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from libs.common.testing import AUTH, eventually, running_app, service_database
+from libs.common.testing import AUTH, broker_settings, eventually, running_app, service_database
 from services.catalogue.app import create_app as create_catalogue
 from services.catalogue.config import CatalogueSettings
 from services.intake.app import create_app as create_intake
@@ -56,12 +56,7 @@ async def catalogue_and_intake(
 ) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
     """The catalogue and intake on their own PostgreSQL databases, meeting only through the broker, with
     ``PROCEDURE`` already published in the catalogue."""
-    common: dict[str, Any] = {
-        "kafka_enabled": True,
-        "topic_prefix": topic_prefix,
-        "kafka_bootstrap_servers": broker,
-        "relay_poll_seconds": 0.05,
-    }
+    common = broker_settings(broker, topic_prefix)
     async with (
         service_database("catalogue", "postgres", tmp_path) as catalogue_url,
         service_database("intake", "postgres", tmp_path) as intake_url,

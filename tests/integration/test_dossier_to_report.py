@@ -14,7 +14,7 @@ from sqlalchemy import update
 from libs.common.db import create_engine
 from libs.common.messaging.outbox import outbox_backlog
 from libs.common.messaging.tables import outbox
-from libs.common.testing import AUTH, LocalBroker, eventually, running_app, service_database
+from libs.common.testing import AUTH, LocalBroker, broker_settings, eventually, running_app, service_database
 from services.catalogue.app import create_app as create_catalogue
 from services.catalogue.config import CatalogueSettings
 from services.intake.app import create_app as create_intake
@@ -47,12 +47,7 @@ async def online_intake(reporting: httpx.AsyncClient) -> dict[str, Any]:
 async def test_dossiers_reach_reporting_through_an_outage_and_a_full_redelivery(
     own_broker: LocalBroker, topic_prefix: str, tmp_path: Path
 ) -> None:
-    common: dict[str, Any] = {
-        "kafka_enabled": True,
-        "topic_prefix": topic_prefix,
-        "kafka_bootstrap_servers": own_broker.bootstrap,
-        "relay_poll_seconds": 0.05,
-    }
+    common = broker_settings(own_broker.bootstrap, topic_prefix)
     async with (
         service_database("catalogue", "postgres", tmp_path) as catalogue_url,
         service_database("intake", "postgres", tmp_path) as intake_url,

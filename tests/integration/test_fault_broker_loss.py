@@ -17,7 +17,7 @@ from libs.common.calendar import VN_TZ
 from libs.common.db import create_engine
 from libs.common.messaging.outbox import outbox_backlog
 from libs.common.messaging.tables import outbox
-from libs.common.testing import AUTH, LocalBroker, eventually, running_app, service_database, serving
+from libs.common.testing import AUTH, LocalBroker, broker_settings, eventually, running_app, service_database, serving
 from services.catalogue.app import create_app as create_catalogue
 from services.catalogue.config import CatalogueSettings
 from services.intake.app import create_app as create_intake
@@ -71,12 +71,7 @@ async def _ledger(url: str) -> dict[str, set[str]]:
 async def test_reporting_converges_after_the_broker_lost_its_data(
     own_broker: LocalBroker, topic_prefix: str, tmp_path: Path
 ) -> None:
-    common: dict[str, Any] = {
-        "kafka_enabled": True,
-        "topic_prefix": topic_prefix,
-        "kafka_bootstrap_servers": own_broker.bootstrap,
-        "relay_poll_seconds": 0.05,
-    }
+    common = broker_settings(own_broker.bootstrap, topic_prefix)
     async with (
         service_database("catalogue", "postgres", tmp_path) as catalogue_url,
         service_database("intake", "postgres", tmp_path) as intake_url,

@@ -18,6 +18,7 @@ from libs.common.messaging.kafka import ensure_topic_names
 from libs.common.testing import (
     api_keys,
     bearer,
+    broker_settings,
     dossier_received,
     eventually,
     running_app,
@@ -73,13 +74,7 @@ async def publish_receipt(broker: str, prefix: str) -> None:
 async def test_the_handling_agency_sees_documents_and_fees_once_the_receipt_is_consumed(
     broker: str, topic_prefix: str, tmp_path: Path
 ) -> None:
-    common: dict[str, Any] = {
-        "kafka_enabled": True,
-        "topic_prefix": topic_prefix,
-        "kafka_bootstrap_servers": broker,
-        "relay_poll_seconds": 0.05,
-        "api_keys": api_keys(KEYS),
-    }
+    common = broker_settings(broker, topic_prefix, api_keys=api_keys(KEYS))
     async with (
         service_database("digitisation", "postgres", tmp_path) as digitisation_url,
         service_database("payments", "postgres", tmp_path) as payments_url,

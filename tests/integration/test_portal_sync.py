@@ -13,7 +13,7 @@ import pytest
 
 from libs.common.standins.portal import NationalPortal
 from libs.common.standins.server import serving
-from libs.common.testing import AUTH, eventually, running_app, service_database
+from libs.common.testing import AUTH, broker_settings, eventually, running_app, service_database
 from services.catalogue.app import create_app as create_catalogue
 from services.catalogue.config import CatalogueSettings
 from services.intake.app import create_app as create_intake
@@ -46,12 +46,7 @@ async def test_a_dossier_life_reaches_the_portal_and_the_766_index(
     broker: str, topic_prefix: str, tmp_path: Path
 ) -> None:
     portal = NationalPortal(hang_seconds=1.0)
-    common: dict[str, Any] = {
-        "kafka_enabled": True,
-        "topic_prefix": topic_prefix,
-        "kafka_bootstrap_servers": broker,
-        "relay_poll_seconds": 0.05,
-    }
+    common = broker_settings(broker, topic_prefix)
     async with (
         serving(portal.app()) as portal_url,
         service_database("catalogue", "postgres", tmp_path) as catalogue_url,

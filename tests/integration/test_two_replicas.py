@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from libs.common.app import Runtime
-from libs.common.testing import AUTH, LocalBroker, eventually, running_app, service_database
+from libs.common.testing import AUTH, LocalBroker, broker_settings, eventually, running_app, service_database
 from services.catalogue.app import create_app as create_catalogue
 from services.catalogue.config import CatalogueSettings
 from services.intake.app import create_app as create_intake
@@ -36,12 +36,7 @@ def assigned(app: Any) -> int:
 async def test_two_intakes_and_two_reportings_count_exactly(
     own_broker: LocalBroker, topic_prefix: str, tmp_path: Path
 ) -> None:
-    common: dict[str, Any] = {
-        "kafka_enabled": True,
-        "topic_prefix": topic_prefix,
-        "kafka_bootstrap_servers": own_broker.bootstrap,
-        "relay_poll_seconds": 0.05,
-    }
+    common = broker_settings(own_broker.bootstrap, topic_prefix)
     async with (
         service_database("catalogue", "postgres", tmp_path) as catalogue_url,
         service_database("intake", "postgres", tmp_path) as intake_url,
