@@ -38,6 +38,7 @@ __all__ = [
     "audit_log",
     "audit_metadata",
     "personal_data_reads",
+    "principal_rows",
     "record",
     "record_change",
     "record_principal",
@@ -148,10 +149,39 @@ async def record_principal(
     page of 200 dossiers read is one statement). ``agencies[i]`` are subject i's agencies, for ``acting_agency``;
     ``actor`` replaces the subject when that is itself personal data (a citizen signed in with their identity number).
     """
-    if not subject_ids:
-        return
+    if subject_ids:
+        await session.execute(
+            _INSERT,
+            principal_rows(
+                principal,
+                at=at,
+                action=action,
+                subject_kind=subject_kind,
+                subject_ids=subject_ids,
+                personal_data=personal_data,
+                agencies=agencies,
+                detail=detail,
+                actor=actor,
+            ),
+        )
+
+
+def principal_rows(
+    principal: Principal,
+    *,
+    at: datetime,
+    action: AuditAction,
+    subject_kind: str,
+    subject_ids: Sequence[str],
+    personal_data: bool,
+    agencies: Sequence[Sequence[str | None]] | None = None,
+    detail: dict[str, Any] | None = None,
+    actor: str | None = None,
+) -> list[dict[str, Any]]:
+    """The rows ``record_principal`` appends, for a caller that writes them itself in one statement with its other
+    writes (libs/common/prepared.py)."""
     text_detail = json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None
-    rows = [
+    return [
         {
             "at": at,
             "actor": actor or principal.subject,
@@ -165,7 +195,6 @@ async def record_principal(
         }
         for i, subject_id in enumerate(subject_ids)
     ]
-    await session.execute(_INSERT, rows)
 
 
 async def record_change(

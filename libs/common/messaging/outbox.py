@@ -56,6 +56,14 @@ class Outbox:
             session.info[SESSION_FLAG] = True
         return envelopes
 
+    def rows(self, session: AsyncSession, *payloads: EventPayload) -> tuple[list[Envelope], list[dict[str, Any]]]:
+        """What ``append`` writes, for a caller that writes the rows itself in one statement with its other writes
+        (libs/common/prepared.py); the session is marked as by ``append``, so the relay wakes after the commit."""
+        envelopes = self.envelopes(payloads)
+        if envelopes:
+            session.info[SESSION_FLAG] = True
+        return envelopes, [self.row(env, payload.topic.value) for env, payload in zip(envelopes, payloads, strict=True)]
+
     def row(self, envelope: Envelope, topic_suffix: str) -> dict[str, Any]:
         return {
             "event_id": envelope.id,
