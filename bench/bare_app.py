@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 AGENCY = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
 PROCEDURE = re.compile(r"^\d\.\d{6}$")
+POOL_SIZE = 20  # and as much overflow; bench/receipts.py gives intake the same
 
 metadata = MetaData()
 receipt = Table(
@@ -92,7 +93,9 @@ def create_app() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        engines["receipts"] = create_async_engine(os.environ["BENCH_BARE_DATABASE_URL"], pool_size=20, max_overflow=20)
+        engines["receipts"] = create_async_engine(
+            os.environ["BENCH_BARE_DATABASE_URL"], pool_size=POOL_SIZE, max_overflow=POOL_SIZE
+        )
         async with engines["receipts"].begin() as conn:
             await conn.run_sync(metadata.create_all)
         if os.environ.get("BENCH_BARE_FACTS_URL"):
