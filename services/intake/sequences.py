@@ -10,7 +10,6 @@ from sqlalchemy import Table, bindparam, case
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.db import upsert
-from libs.common.prepared import Fetch
 from services.intake.models import DossierSequence
 
 SEQUENCES: Table = DossierSequence.__table__  # type: ignore[assignment]
@@ -33,17 +32,8 @@ async def next_sequence(session: AsyncSession, key: str, day: date) -> int:
     """Reserve the next number of the day under ``key`` in one atomic upsert (safe under concurrent receipts).
 
     The upsert locks the day's row until the transaction ends: call it as late as possible."""
-    dialect = _dialect(session)
-    if dialect == "postgresql":
-        return int(await _next_prepared().value(session, {"key": key, "day": day}))
-    result = await session.execute(_next_statement(dialect), {"key": key, "day": day})
+    result = await session.execute(_next_statement(_dialect(session)), {"key": key, "day": day})
     return int(result.scalar_one())
-
-
-@functools.cache
-def _next_prepared() -> Fetch:
-    # sent straight to asyncpg: the upsert locks the day's row, and SQLAlchemy's execution path would run under it
-    return Fetch(_next_statement("postgresql"))
 
 
 async def reserve_sequence(session: AsyncSession, key: str, day: date, number: int) -> None:

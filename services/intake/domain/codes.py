@@ -12,8 +12,10 @@ from datetime import date, datetime
 from libs.common.contract import AGENCY_CODE, DOSSIER_CODE, ENTERPRISE_CODE, PROCEDURE_CODE, personal_id_problem
 
 __all__ = [
+    "SEQUENCE_DIGITS",
     "DossierCodeParts",
     "dossier_code",
+    "dossier_code_prefix",
     "is_agency_code",
     "is_enterprise_code",
     "is_procedure_code",
@@ -34,9 +36,18 @@ def is_enterprise_code(value: str) -> bool:
     return ENTERPRISE_CODE.fullmatch(value) is not None
 
 
+SEQUENCE_DIGITS = 4  # the XXXX: zero-padded to four digits, wider past 9999
+
+
 def dossier_code(agency_code: str, received_on: date, sequence: int) -> str:
     """``<receiving agency code>-YYMMDD-XXXX`` (Circular 01/2018 Art. 19); the sequence widens past 9999."""
-    return f"{agency_code}-{received_on:%y%m%d}-{sequence:04d}"
+    return f"{dossier_code_prefix(agency_code, received_on)}{sequence:0{SEQUENCE_DIGITS}d}"
+
+
+def dossier_code_prefix(agency_code: str, received_on: date) -> str:
+    """The code before its sequence number (the receipt's single statement on PostgreSQL appends the number in SQL,
+    ``services.intake.dossiers.receipt``, tested against ``dossier_code``)."""
+    return f"{agency_code}-{received_on:%y%m%d}-"
 
 
 @dataclass(frozen=True)

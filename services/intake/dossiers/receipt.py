@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import functools
+import uuid
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import String, Table, Text, insert
 
 from libs.common.audit import AuditAction, audit_log
 from libs.common.calendar import VN_TZ, LimitUnit, TimeLimit
 from libs.common.contract import Applicant, DossierReceived, Sector, SubmittedComponent, TimeLimitData
+from libs.common.contract.envelope import Envelope
 from libs.common.errors import Forbidden, field_error
 from libs.common.messaging.tables import outbox
-from libs.common.prepared import InsertRows, is_postgresql
+from libs.common.prepared import Prepared, is_postgresql, prefixed
 from services.intake import sequences
 from services.intake.catalogue_replica import service as replica
 from services.intake.context import IntakeContext
 from services.intake.domain import deadlines, receipt
-from services.intake.domain.codes import dossier_code, parse_dossier_code
+from services.intake.domain.codes import SEQUENCE_DIGITS, dossier_code, dossier_code_prefix, parse_dossier_code
 from services.intake.domain.lifecycle import Status
 from services.intake.dossiers import repository
 from services.intake.dossiers import schemas as s
@@ -26,6 +29,7 @@ from services.intake.errors import DossierExists, ReceiptRejected
 from services.intake.integrations import outbound
 from services.intake.integrations.consent import consent_row
 from services.intake.models import Dossier
+from services.intake.sequences import SEQUENCES
 
 
 def _agency(row: replica.AgencyView | None) -> receipt.Agency | None:
@@ -163,26 +167,23 @@ async def receive_dossier(ctx: IntakeContext, data: s.DossierCreate, *, code: st
         officer=ctx.officer,
     )
     imported = code is not None
-    if code is None:
-        # From here to the commit the day's sequence row is locked: only the writes that carry the code follow.
-        sequence = await sequences.next_sequence(session, data.receiving_agency_code, local_day)
-        code = dossier_code(data.receiving_agency_code, local_day, sequence)
+    received: Envelope
+    if code is None and is_postgresql(session):
+        dossier, received = await _receive_in_one_statement(ctx, row, event, local_day)
+        code = dossier.code
     else:
-        await _keep_imported_code(ctx, code, data.receiving_agency_code)
-    row["code"] = code
-    # not added to the session: the row is written below, the object only carries it to the response and notices
-    dossier = Dossier(**row)
-    event = event.model_copy(update={"dossier_code": code})
-    if is_postgresql(session):
-        # the dossier, its audit row and its event in one statement: one round trip while the day's row is locked
-        [received], [outbox_row] = ctx.outbox.rows(session, event)
-        [audit_row] = audit_rows(ctx, AuditAction.CREATE, [dossier], _AUDIT_DETAIL)
-        statement = _insert_receipt(tuple(row), tuple(audit_row), tuple(outbox_row))
-        await statement.run(session, (row, audit_row, outbox_row))
-    else:
+        if code is None:
+            # From here to the commit the day's sequence row is locked: only the writes that carry the code follow.
+            sequence = await sequences.next_sequence(session, data.receiving_agency_code, local_day)
+            code = dossier_code(data.receiving_agency_code, local_day, sequence)
+        else:
+            await _keep_imported_code(ctx, code, data.receiving_agency_code)
+        row["code"] = code
+        # not added to the session: the row is written here, the object only carries it to the response and notices
+        dossier = Dossier(**row)
         await session.execute(_INSERT_DOSSIER, [row])
         await audit(ctx, AuditAction.CREATE, [dossier], _AUDIT_DETAIL)
-        [received] = await ctx.outbox.append(session, event)
+        [received] = await ctx.outbox.append(session, event.model_copy(update={"dossier_code": code}))
     if data.notices is not None and not imported:
         # An imported dossier's history must not text the citizen again: consent is given at a live receipt only.
         session.add(consent_row(code, data.notices, ctx.now))
@@ -194,10 +195,58 @@ async def receive_dossier(ctx: IntakeContext, data: s.DossierCreate, *, code: st
 _AUDIT_DETAIL = {"command": "receive"}
 
 
+async def _receive_in_one_statement(
+    ctx: IntakeContext, row: dict[str, Any], event: DossierReceived, local_day: date
+) -> tuple[Dossier, Envelope]:
+    """PostgreSQL: one statement takes the day's next number, makes the code and writes the dossier, its audit row and
+    its event, so the day's sequence row stays locked for one round trip and the commit, and no Python runs under it.
+    Everything is built first with a stand-in for the code, which the statement replaces."""
+    stand_in = f"code-{uuid.uuid4().hex}"
+    row["code"] = stand_in
+    dossier = Dossier(**row)  # not added to the session: it carries the row to the response and the notices
+    [received], [event_row] = ctx.outbox.rows(ctx.session, event.model_copy(update={"dossier_code": stand_in}))
+    [audit_row] = audit_rows(ctx, AuditAction.CREATE, [dossier], _AUDIT_DETAIL)
+    agency = row["receiving_agency_code"]
+    values = {
+        "sequence.agency_code": agency,
+        "sequence.day_on": local_day,
+        "code.prefix": dossier_code_prefix(agency, local_day),
+        "code.stand_in": stand_in,
+        **prefixed("dossier", row),
+        **prefixed("audit", audit_row),
+        **prefixed("event", event_row),
+    }
+    statement = _receipt_statement(tuple(row), tuple(audit_row), tuple(event_row))
+    dossier.code = str(await statement.fetchval(ctx.session, values))
+    return dossier, received
+
+
 @functools.cache
-def _insert_receipt(dossier: tuple[str, ...], audit: tuple[str, ...], event: tuple[str, ...]) -> InsertRows:
-    # built once (a receipt always writes the same columns): the SQL, its column order and the columns' conversions
-    return InsertRows((_DOSSIERS, dossier), (audit_log, audit), (outbox, event))
+def _receipt_statement(dossier: tuple[str, ...], audit: tuple[str, ...], event: tuple[str, ...]) -> Prepared:
+    # built once (a receipt always writes the same columns): the SQL and its parameters' order and conversions
+    p = Prepared()
+    code = "(SELECT code FROM code)"
+    next_number = p.insert(
+        SEQUENCES,
+        ["agency_code", "day_on", "last"],
+        prefix="sequence",
+        sql={"last": "1"},
+    )
+    prefix = p.param("code.prefix", String())
+    number = "next.last::text"
+    payload = f"replace({p.param('event.payload', Text())}, {p.param('code.stand_in', String())}, {code})"
+    p.sql = (
+        f"WITH next AS ({next_number} ON CONFLICT (agency_code, day_on) DO UPDATE"
+        " SET last = dossier_sequence.last + 1 RETURNING last),"
+        # domain.codes.dossier_code in SQL: the number zero-padded to SEQUENCE_DIGITS digits, wider past them
+        f" code AS (SELECT {prefix} || CASE WHEN length({number}) < {SEQUENCE_DIGITS}"
+        f" THEN lpad({number}, {SEQUENCE_DIGITS}, '0') ELSE {number} END AS code FROM next),"
+        f" dossier AS ({p.insert(_DOSSIERS, dossier, prefix='dossier', sql={'code': code})}),"
+        f" audit AS ({p.insert(audit_log, audit, prefix='audit', sql={'subject_id': code})}),"
+        f" event AS ({p.insert(outbox, event, prefix='event', sql={'key': code, 'payload': payload})})"
+        " SELECT code FROM code"
+    )
+    return p
 
 
 async def _keep_imported_code(ctx: IntakeContext, code: str, agency: str) -> None:

@@ -292,5 +292,37 @@ class TestReceiptCost:
         assert first == ["SELECT", "SELECT", "SELECT"] + ([] if postgres else ["INSERT", "INSERT", "INSERT", "INSERT"])
         # the replica unchanged since: procedure and agencies come from the process's cache
         assert statements == ["SELECT"] + ([] if postgres else ["INSERT", "INSERT", "INSERT", "INSERT"])
-        # on PostgreSQL: the upsert, then the dossier, its audit row and its event in one statement
-        assert first_sent == sent == (["INSERT", "WITH"] if postgres else [])
+        # on PostgreSQL: the day's number, the dossier, its audit row and its event in one statement
+        assert first_sent == sent == (["WITH"] if postgres else [])
+
+    @pytest.mark.parametrize(
+        ("day", "previous", "number"),
+        [("2026-03-02", 41, "0042"), ("2026-03-03", 9998, "9999"), ("2026-03-04", 9999, "10000")],
+    )
+    async def test_the_code_is_the_same_whichever_way_it_is_written(
+        self, client: httpx.AsyncClient, day: str, previous: int, number: str
+    ) -> None:
+        # PostgreSQL makes the code in SQL (one statement), SQLite in Python (domain.codes.dossier_code): same codes
+        from datetime import date
+
+        from libs.common.db import upsert
+        from services.intake.sequences import SEQUENCES
+
+        engine = client._transport.app.state.runtime.engine  # type: ignore[attr-defined]
+        agency = "000.00.00.H56"
+        async with engine.begin() as conn:
+            stmt = upsert(SEQUENCES, engine.dialect.name).values(
+                agency_code=agency, day_on=date.fromisoformat(day), last=previous
+            )
+            await conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[SEQUENCES.c.agency_code, SEQUENCES.c.day_on], set_={"last": previous}
+                )
+            )
+        response = await client.post("/dossiers", json=dossier(at=f"{day}T09:00:00+07:00"), headers=AUTH["desk"])
+        assert response.status_code == 201, response.text
+        code = response.json()["code"]
+        assert code == f"{agency}-{day[2:4]}{day[5:7]}{day[8:10]}-{number}"
+        async with engine.connect() as conn:
+            event = (await conn.execute(select(outbox.c.key, outbox.c.payload).where(outbox.c.key == code))).one()
+        assert json.loads(event.payload)["data"]["dossier_code"] == json.loads(event.payload)["subject"] == code
