@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, params
+from fastapi import Depends, Request, params
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.common.app import DBSession, Runtime, RuntimeDep
+from libs.common.app import DBSession, Runtime, runtime
 from libs.common.auth import CurrentPrincipal, Principal, Role, require
 from libs.common.calendar import AgencyHours, CalendarBook, WorkingCalendar
 from libs.common.contract import OfficerRef
@@ -133,7 +133,10 @@ class IntakeContext:
         return at
 
 
-async def intake_context(session: DBSession, rt: RuntimeDep, principal: CurrentPrincipal) -> IntakeContext:
+async def intake_context(request: Request, session: DBSession, principal: CurrentPrincipal) -> IntakeContext:
+    # the runtime read here rather than as one more dependency: FastAPI resolves every dependency of every request
+    # anew (its cache key, scopes and security checks), a cost the receipt route pays per dependency
+    rt = runtime(request)
     return IntakeContext(
         session=session,
         runtime=rt,
