@@ -103,7 +103,7 @@ def parsed_payload(session: AsyncSession, envelope: Envelope) -> EventPayload | 
 
 
 @dataclass
-class _Prepared:
+class PreparedBatch:
     """A fetched batch after decoding and the contract check: what its transaction applies or dead-letters."""
 
     envelopes: list[tuple[Message, Envelope]]
@@ -285,7 +285,7 @@ class ConsumerRunner:
         # The next batch is fetched and decoded while the current one's transaction is in flight (the database
         # works, this process would otherwise wait). Batches are still written one at a time, in fetch order, so a
         # partition's records apply in order; offsets are committed only after their batch's transaction.
-        ahead: asyncio.Task[tuple[dict[Any, Any], _Prepared] | None] | None = None
+        ahead: asyncio.Task[tuple[dict[Any, Any], PreparedBatch] | None] | None = None
         try:
             while not self._stopped.is_set():
                 if loop.time() >= next_cluster_check:
@@ -301,7 +301,7 @@ class ConsumerRunner:
                 batch, prepared = fetched
                 ahead = asyncio.ensure_future(self._fetch(consumer))
                 try:
-                    await self._write(prepared)
+                    await self.write(prepared)
                 except Exception:
                     # Nothing of this batch is committed: rewind so that it (and what was fetched after it) is
                     # delivered again after the backoff.
@@ -319,7 +319,7 @@ class ConsumerRunner:
         finally:
             await _cancel(ahead)
 
-    async def _fetch(self, consumer: AIOKafkaConsumer) -> tuple[dict[Any, Any], _Prepared] | None:
+    async def _fetch(self, consumer: AIOKafkaConsumer) -> tuple[dict[Any, Any], PreparedBatch] | None:
         batch = await consumer.getmany(timeout_ms=200, max_records=self.batch_size)
         if not batch:
             return None
@@ -328,7 +328,7 @@ class ConsumerRunner:
             for records in batch.values()
             for r in records
         ]
-        return batch, self._prepare(messages)
+        return batch, self.prepare(messages)
 
     # ------------------------------------------------------------------ one batch
 
@@ -341,11 +341,11 @@ class ConsumerRunner:
         the contract does not know is counted and logged once per type, and skipped without an inbox row. Transient
         failures (database or network) propagate: the caller retries.
         """
-        await self._write(self._prepare(messages))
+        await self.write(self.prepare(messages))
 
-    def _prepare(self, messages: Sequence[Message]) -> _Prepared:
+    def prepare(self, messages: Sequence[Message]) -> PreparedBatch:
         """Decode and check a batch against the contract (pure CPU: no database, no broker)."""
-        prepared = _Prepared([], [], {})
+        prepared = PreparedBatch([], [], {})
         seen: set[str] = set()
         for message in messages:
             try:
@@ -371,7 +371,7 @@ class ConsumerRunner:
                 prepared.parsed[envelope.id] = payload
         return prepared
 
-    async def _write(self, prepared: _Prepared) -> None:
+    async def write(self, prepared: PreparedBatch) -> None:
         """One transaction: inbox, handler, dead letters; one by one when the batch as a whole fails."""
         started = time.perf_counter()
         envelopes, rejected = prepared.envelopes, prepared.rejected

@@ -112,8 +112,7 @@ async def write_facts(session: AsyncSession, facts: Sequence[DossierFact]) -> No
 class _Batch:
     """What one batch changes, gathered per table so that each is written in one statement."""
 
-    ledger: dict[str, LedgerEvent] = field(default_factory=dict)
-    ledger_json: dict[str, str] = field(default_factory=dict)
+    ledger: dict[str, dict[str, Any]] = field(default_factory=dict)  # event id → ledger row
     procedures: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     agencies: dict[str, dict[str, Any]] = field(default_factory=dict)
     visits: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -139,10 +138,14 @@ class _Batch:
         code = getattr(payload, "dossier_code", None)
         if not code:  # a document digitised outside any dossier has no place in dossier facts
             return
-        # Serialised once, by pydantic: the ledger stores this text and the fold reads it back as a dict.
-        text = payload.model_dump_json()
-        self.ledger[envelope.id] = LedgerEvent(envelope.id, envelope.name, envelope.time, json.loads(text))
-        self.ledger_json[envelope.id] = text
+        # Serialised once, by pydantic: the ledger stores this text, and the fold reads it back as a dict.
+        self.ledger[envelope.id] = {
+            "event_id": envelope.id,
+            "dossier_code": str(code),
+            "name": envelope.name,
+            "recorded_at": envelope.time,
+            "data_json": payload.model_dump_json(),
+        }
 
     def _procedure(self, row: dict[str, Any]) -> None:
         key = (row["code"], row["version"])
@@ -153,15 +156,16 @@ class _Batch:
             self.procedures[key] = row
 
     async def write(self, session: AsyncSession, *, fold: bool = True) -> None:
-        codes = sorted({str(e.data["dossier_code"]) for e in self.ledger.values()})
+        rows = list(self.ledger.values())
+        codes = sorted({row["dossier_code"] for row in rows})
         replicas = bool(self.procedures or self.agencies or self.visits or self.plans)
-        rows = [_ledger_row(e, self.ledger_json[e.event_id]) for e in self.ledger.values()]
         # Without a fold nothing is read back, so no dossier needs locking (the rebuild's second phase locks them).
         await repository.lock_fold(session, codes if fold else (), replicas)
         if not fold:
             await repository.add_events(session, rows)
         elif codes:
-            ledgers = await repository.add_events_and_read(session, rows, codes, list(self.ledger.values()))
+            known = [LedgerEvent(r["event_id"], r["name"], r["recorded_at"], json.loads(r["data_json"])) for r in rows]
+            ledgers = await repository.add_events_and_read(session, rows, codes, known)
             await write_facts(session, [fold_dossier(code, ledgers[code]) for code in codes])
         await repository.upsert_latest(
             session,
@@ -175,17 +179,6 @@ class _Batch:
         await repository.upsert_visits(session, list(self.visits.values()))
         for plan in sorted(self.plans, key=lambda p: p.at):
             await apply_plan_loaded(session, plan)
-
-
-def _ledger_row(e: LedgerEvent, data_json: str) -> dict[str, Any]:
-    return {
-        "event_id": e.event_id,
-        "dossier_code": str(e.data["dossier_code"]),
-        "name": e.name,
-        "recorded_at": e.recorded_at,
-        "data": e.data,
-        "data_json": data_json,
-    }
 
 
 def _procedure_row(

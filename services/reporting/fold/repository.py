@@ -110,7 +110,7 @@ async def _pg_bulk_upsert(
     await (await _driver(session)).execute(sql, *arrays)
 
 
-# The ledger's columns as the fold passes them: ``data`` already serialised (``data_json``, pydantic's JSON).
+# The ledger's columns as the fold passes them: the payload already serialised (``data_json``, pydantic's JSON).
 _LEDGER_UNNEST = (
     "SELECT u.event_id, u.dossier_code, u.name, u.recorded_at, u.data::json "
     "FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[]) "
@@ -127,14 +127,15 @@ def _ledger_arrays(rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
 
 
 async def add_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Append rows to the ledger (``event_id``, ``dossier_code``, ``name``, ``recorded_at``, ``data`` and the same
-    data serialised as ``data_json``); an event already there is left as it is."""
+    """Append rows to the ledger (``event_id``, ``dossier_code``, ``name``, ``recorded_at`` and the payload as JSON
+    text, ``data_json``); an event already there is left as it is."""
     if not rows:
         return
     if _dialect(session) == "postgresql":
         await (await _driver(session)).execute(_LEDGER_INSERT, *_ledger_arrays(rows))
         return
-    plain = [{k: v for k, v in row.items() if k != "data_json"} for row in rows]
+    columns = ("event_id", "dossier_code", "name", "recorded_at")
+    plain = [{**{c: row[c] for c in columns}, "data": json.loads(row["data_json"])} for row in rows]
     await session.execute(insert_ignoring_conflicts(event_t, _dialect(session)), plain)
 
 
@@ -193,6 +194,15 @@ async def ledgers(
             if event_id not in skipped:
                 out[code].append(LedgerEvent(event_id, name, recorded_at, data))
     return out
+
+
+async def next_dossiers(session: AsyncSession, after: str | None, limit: int) -> list[str]:
+    """The next ``limit`` dossier codes of the ledger after ``after``, in code order (keyset paging on the ledger's
+    dossier-code index: each page costs the same however far the rebuild has come)."""
+    query = select(event_t.c.dossier_code).distinct().order_by(event_t.c.dossier_code).limit(limit)
+    if after is not None:
+        query = query.where(event_t.c.dossier_code > after)
+    return list((await session.execute(query)).scalars())
 
 
 def _fact_row(f: DossierFact) -> dict[str, Any]:
