@@ -9,6 +9,7 @@ in the service process); the rebuild runs as the ops command ``python -m service
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import subprocess
 import time
@@ -123,25 +124,7 @@ async def fold_catch_up(bench: Bench, events: int) -> None:
     prefix = f"benchfold{uuid.uuid4().hex[:6]}"
     dossiers = events // 5
     produced = await produce(bench.kafka, prefix, 0, dossiers)
-    url = await bench.database("reporting_fold", "reporting")
-    env = service_env("reporting", url, kafka=bench.kafka, prefix=prefix)
-    conn = await pg_connect(url)
-    try:
-        async with uvicorn("services.reporting.app:create_app", bench.port(), env, "reporting-fold"):
-            first, started = 0, 0.0
-            deadline = time.monotonic() + 3600
-            while (n := await processed(conn)) < produced:
-                if n and not started:
-                    first, started = n, time.perf_counter()
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the fold applied {n} of {produced} events in an hour")
-                await asyncio.sleep(0.2)
-            rate = (produced - first) / (time.perf_counter() - started)
-            dead = int(await conn.fetchval("SELECT count(*) FROM dead_letter"))
-    finally:
-        await conn.close()
-    if dead:
-        raise RuntimeError(f"the fold dead-lettered {dead} of the bench's events; see var/bench/reporting-fold.log")
+    rate, _ = await catch_up(bench, prefix, produced, replicas=1)
     base = await bare_consume(bench, prefix, produced)
     bench.add(
         Row(
@@ -153,6 +136,63 @@ async def fold_catch_up(bench: Bench, events: int) -> None:
             "≥ 0.50",
         )
     )
+
+
+async def fold_replicas(bench: Bench, events: int) -> None:
+    """Two reporting replicas (two uvicorn processes, one consumer group) against one, each catching up on the same
+    backlog (the same dossiers, produced under a prefix of its own: a fresh group and fresh databases for each)."""
+    rates = {}
+    for replicas in (1, 2):
+        prefix = f"benchreplicas{replicas}{uuid.uuid4().hex[:6]}"
+        produced = await produce(bench.kafka, prefix, 0, events // 5)
+        _, rates[replicas] = await catch_up(bench, prefix, produced, replicas=replicas)
+    bench.add(
+        Row(
+            "fold catch-up, two reporting replicas",
+            f"{produced:,} events, 3 partitions per topic",
+            f"{rates[2]:,.0f} events/s",
+            f"{rates[1]:,.0f} events/s (one replica)",
+            rates[2] / rates[1],
+            "≥ 1.6",
+        )
+    )
+
+
+async def catch_up(bench: Bench, prefix: str, produced: int, *, replicas: int) -> tuple[float, float]:
+    """Events/s of ``replicas`` reporting processes catching up on ``produced`` events under ``prefix``: from the
+    first applied batch to the last, and in the steady middle (from 20% to 90% applied, past the consumer group's
+    first rebalance, which a second replica joining sets off)."""
+    url = await bench.database(f"reporting_fold{replicas}", "reporting")
+    env = service_env("reporting", url, kafka=bench.kafka, prefix=prefix)
+    conn = await pg_connect(url)
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            for n in range(replicas):
+                name = f"reporting-fold-{n + 1}of{replicas}"
+                await stack.enter_async_context(uvicorn("services.reporting.app:create_app", bench.port(), env, name))
+            first, started = 0, 0.0
+            marks: dict[float, tuple[int, float]] = {}
+            deadline = time.monotonic() + 3600
+            while (n := await processed(conn)) < produced:
+                now = time.perf_counter()
+                if n and not started:
+                    first, started = n, now
+                for mark in (0.2, 0.9):
+                    if mark not in marks and n >= mark * produced:
+                        marks[mark] = (n, now)
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the fold applied {n} of {produced} events in an hour")
+                await asyncio.sleep(0.2)
+            ended = time.perf_counter()
+            rate = (produced - first) / (ended - started)
+            (n20, t20), (n90, t90) = marks.get(0.2, (first, started)), marks.get(0.9, (produced, ended))
+            steady = (n90 - n20) / (t90 - t20) if t90 > t20 else rate
+            dead = int(await conn.fetchval("SELECT count(*) FROM dead_letter"))
+    finally:
+        await conn.close()
+    if dead:
+        raise RuntimeError(f"the fold dead-lettered {dead} of the bench's events; see var/bench/reporting-fold*.log")
+    return rate, steady
 
 
 async def rebuild(bench: Bench, sizes: list[int]) -> None:
