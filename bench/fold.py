@@ -218,13 +218,15 @@ async def rebuild(bench: Bench, sizes: list[int]) -> None:
             raise RuntimeError(f"rebuild refolded {match.group(1)} messages, {produced} were produced")
         if match:
             seconds = float(match.group(2))
+        phases = re.search(r"\(load ([\d.]+)s, then (\d+) dossiers", done.stdout)
+        split = f" (load {phases.group(1)} s, fold {seconds - float(phases.group(1)):.1f} s)" if phases else ""
         base = await bare_consume(bench, prefix, produced)
         points.append((produced, seconds))
         bench.add(
             Row(
                 "rebuild (python -m services.reporting.rebuild)",
                 f"{produced:,} events",
-                f"{seconds:.1f} s = {produced / seconds:,.0f} events/s",
+                f"{seconds:.1f} s = {produced / seconds:,.0f} events/s{split}",
                 f"{base:,.0f} events/s (bare consume + insert)",
                 (produced / seconds) / base,
                 "linear",
