@@ -160,10 +160,11 @@ async def fold_replicas(bench: Bench, events: int) -> None:
 
 async def catch_up(bench: Bench, prefix: str, produced: int, *, replicas: int) -> tuple[float, float]:
     """Events/s of ``replicas`` reporting processes catching up on ``produced`` events under ``prefix``: from the
-    first applied batch to the last, and in the steady middle (from 20% to 90% applied, past the consumer group's
-    first rebalance, which a second replica joining sets off)."""
+    first applied batch to the last; and from the moment the consumer group is stable with every replica in it (the
+    part of the backlog applied while a later replica was still joining is left out) to the last."""
     url = await bench.database(f"reporting_fold{replicas}", "reporting")
     env = service_env("reporting", url, kafka=bench.kafka, prefix=prefix)
+    group = f"{prefix}.reporting"  # libs.common.app names the group after the topic prefix
     conn = await pg_connect(url)
     try:
         async with contextlib.AsyncExitStack() as stack:
@@ -171,28 +172,44 @@ async def catch_up(bench: Bench, prefix: str, produced: int, *, replicas: int) -
                 name = f"reporting-fold-{n + 1}of{replicas}"
                 await stack.enter_async_context(uvicorn("services.reporting.app:create_app", bench.port(), env, name))
             first, started = 0, 0.0
-            marks: dict[float, tuple[int, float]] = {}
+            settled: tuple[int, float] | None = None
             deadline = time.monotonic() + 3600
             while (n := await processed(conn)) < produced:
                 now = time.perf_counter()
                 if n and not started:
                     first, started = n, now
-                for mark in (0.2, 0.9):
-                    if mark not in marks and n >= mark * produced:
-                        marks[mark] = (n, now)
+                if settled is None and await group_stable(bench.kafka, group, replicas):
+                    settled = (n, now)
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"the fold applied {n} of {produced} events in an hour")
                 await asyncio.sleep(0.2)
             ended = time.perf_counter()
             rate = (produced - first) / (ended - started)
-            (n20, t20), (n90, t90) = marks.get(0.2, (first, started)), marks.get(0.9, (produced, ended))
-            steady = (n90 - n20) / (t90 - t20) if t90 > t20 else rate
+            since, at = settled or (first, started)
+            stable = (produced - since) / (ended - at) if ended > at else rate
             dead = int(await conn.fetchval("SELECT count(*) FROM dead_letter"))
     finally:
         await conn.close()
     if dead:
         raise RuntimeError(f"the fold dead-lettered {dead} of the bench's events; see var/bench/reporting-fold*.log")
-    return rate, steady
+    return rate, stable
+
+
+async def group_stable(kafka: str, group: str, members: int) -> bool:
+    """Whether the consumer group is stable with ``members`` members (every replica joined and assigned)."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka, request_timeout_ms=5000)
+    await admin.start()
+    try:
+        for response in await admin.describe_consumer_groups([group]):
+            # each group: (error_code, group_id, state, protocol_type, protocol, members, …)
+            for described in response.groups:
+                if described[1] == group and described[2] == "Stable" and len(described[5]) == members:
+                    return True
+        return False
+    finally:
+        await admin.close()
 
 
 async def rebuild(bench: Bench, sizes: list[int]) -> None:
