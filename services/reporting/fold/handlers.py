@@ -96,7 +96,9 @@ async def fold_batch(
     batch = _Batch()
     for envelope in envelopes:
         # The runner parsed the payload already while checking the batch against the contract.
-        payload = parsed_payload(session, envelope) or parse(envelope, registry)
+        payload = parsed_payload(session, envelope)
+        if payload is None:
+            payload = parse(envelope, registry)
         if payload is not None:
             batch.add(envelope, payload)
     await batch.write(session, fold=fold)

@@ -149,6 +149,7 @@ async def add_events_and_read(
     (both run on the statement's one snapshot), so the select reads exactly what the ledger held before the batch.
     The caller holds the dossiers' locks, so no other batch adds to these ledgers meanwhile."""
     if _dialect(session) != "postgresql":
+        # Write first: SQLite then holds its write lock for the whole batch, so no other writer interleaves.
         await add_events(session, rows)
         return await ledgers(session, codes, known)
     out: dict[str, list[LedgerEvent]] = {code: [] for code in codes}
