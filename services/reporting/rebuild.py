@@ -103,6 +103,8 @@ async def fold_every_dossier(engine: AsyncEngine, chunk: int = FOLD_CHUNK, in_fl
 
     Pages of dossiers are folded in their own transactions, ``in_flight`` at a time, so that one page's reads and
     writes overlap another's folding (pages hold different dossiers: their locks never meet)."""
+    if engine.dialect.name != "postgresql":
+        in_flight = 1  # SQLite has one writer: a second page would only wait for (or trip over) the first
     sessions = session_factory(engine)
     after: str | None = None
     folded = 0
