@@ -4,6 +4,7 @@ and runs this; ``make bench BENCH_ARGS="--dossiers 1000000 --fold-events 200000"
 
 - receipts: intake under uvicorn vs a bare FastAPI + pydantic + one-insert endpoint, load from wrk (bench/receipts.py)
 - fold: reporting's catch-up on a backlog vs a bare aiokafka consume-decode-insert loop (bench/fold.py)
+- replicas: the same catch-up with two reporting processes in one consumer group vs one (bench/fold.py)
 - latency: receipt over HTTP → fact in reporting, at a fixed receipt rate (bench/latency.py)
 - reports: every report endpoint over N generated dossiers vs one GROUP BY (bench/reports.py)
 - rebuild: the rebuild command over growing topics, extrapolated to 10M events (bench/fold.py)
@@ -29,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import fold, latency, receipts, reports
 from bench.common import LOGS, Bench, pg_connect, print_table
 
-ALL = ("receipts", "fold", "latency", "reports", "rebuild")
+ALL = ("receipts", "fold", "replicas", "latency", "reports", "rebuild")
 
 
 def machine() -> str:
@@ -87,6 +88,8 @@ async def main() -> None:
             await receipts.run(bench, args.seconds)
         elif name == "fold":
             await fold.fold_catch_up(bench, args.fold_events)
+        elif name == "replicas":
+            await fold.fold_replicas(bench, args.fold_events)
         elif name == "latency":
             await latency.run(bench, args.latency_rate, args.latency_seconds)
         elif name == "reports":

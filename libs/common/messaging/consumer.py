@@ -90,6 +90,25 @@ class EventHandlers:
 
 
 _UNKNOWN = "unknown event type"
+# ``session.info`` key under which the runner leaves the payloads it parsed while checking the batch against the
+# contract (event id → payload), for the handler's use during its transaction.
+PARSED_PAYLOADS = "motcua.parsed_payloads"
+
+
+def parsed_payload(session: AsyncSession, envelope: Envelope) -> EventPayload | None:
+    """The payload the runner parsed (with its own registry) when it checked ``envelope`` against the contract, or
+    None outside a runner's transaction: a batch handler uses it instead of validating every payload a second time."""
+    payloads: Mapping[str, EventPayload] = session.info.get(PARSED_PAYLOADS, {})
+    return payloads.get(envelope.id)
+
+
+@dataclass
+class PreparedBatch:
+    """A fetched batch after decoding and the contract check: what its transaction applies or dead-letters."""
+
+    envelopes: list[tuple[Message, Envelope]]
+    rejected: list[tuple[Message, str]]
+    parsed: dict[str, EventPayload]
 
 
 def validation_summary(exc: ValidationError) -> str:
@@ -127,6 +146,17 @@ def _drop_applicant_names(node: Any) -> None:
 
 class ClusterChanged(RuntimeError):
     pass
+
+
+async def _cancel(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a prefetch and wait for it to end, without taking its outcome as ours (our own cancellation still
+    propagates)."""
+    if task is None:
+        return
+    task.cancel()
+    await asyncio.wait([task])
+    if not task.cancelled():
+        task.exception()  # retrieved: a failed prefetch is superseded by the error being raised
 
 
 class _RewindOnAssignment(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -252,32 +282,53 @@ class ConsumerRunner:
         self._consumer = consumer
         loop = asyncio.get_running_loop()
         next_cluster_check = loop.time() + self.cluster_check_seconds
-        while not self._stopped.is_set():
-            if loop.time() >= next_cluster_check:
-                next_cluster_check = loop.time() + self.cluster_check_seconds
-                if await self._cluster_id() != self._seen_cluster_id:
-                    raise ClusterChanged("the broker answering is another cluster")
-            batch = await consumer.getmany(timeout_ms=200, max_records=self.batch_size)
-            if not batch:
-                continue
-            messages = [
-                Message(r.topic, r.partition, r.offset, r.key, r.value or b"")
-                for records in batch.values()
-                for r in records
-            ]
-            try:
-                await self.process(messages)
-            except Exception:
-                # Nothing of this batch is committed: rewind so that it is delivered again after the backoff.
-                for tp, records in batch.items():
-                    consumer.seek(tp, records[0].offset)
-                raise
-            offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
-            await consumer.commit(offsets)
-            for tp, next_offset in offsets.items():
-                highwater = consumer.highwater(tp)
-                if highwater is not None:
-                    CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(max(0, highwater - next_offset))
+        # The next batch is fetched and decoded while the current one's transaction is in flight (the database
+        # works, this process would otherwise wait). Batches are still written one at a time, in fetch order, so a
+        # partition's records apply in order; offsets are committed only after their batch's transaction.
+        ahead: asyncio.Task[tuple[dict[Any, Any], PreparedBatch] | None] | None = None
+        try:
+            while not self._stopped.is_set():
+                if loop.time() >= next_cluster_check:
+                    next_cluster_check = loop.time() + self.cluster_check_seconds
+                    if await self._cluster_id() != self._seen_cluster_id:
+                        raise ClusterChanged("the broker answering is another cluster")
+                if ahead is None:
+                    fetched = await self._fetch(consumer)
+                else:
+                    fetched, ahead = await ahead, None
+                if fetched is None:
+                    continue
+                batch, prepared = fetched
+                ahead = asyncio.ensure_future(self._fetch(consumer))
+                try:
+                    await self.write(prepared)
+                except Exception:
+                    # Nothing of this batch is committed: rewind so that it (and what was fetched after it) is
+                    # delivered again after the backoff.
+                    await _cancel(ahead)
+                    ahead = None
+                    for tp, records in batch.items():
+                        consumer.seek(tp, records[0].offset)
+                    raise
+                offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
+                await consumer.commit(offsets)
+                for tp, next_offset in offsets.items():
+                    highwater = consumer.highwater(tp)
+                    if highwater is not None:
+                        CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(max(0, highwater - next_offset))
+        finally:
+            await _cancel(ahead)
+
+    async def _fetch(self, consumer: AIOKafkaConsumer) -> tuple[dict[Any, Any], PreparedBatch] | None:
+        batch = await consumer.getmany(timeout_ms=200, max_records=self.batch_size)
+        if not batch:
+            return None
+        messages = [
+            Message(r.topic, r.partition, r.offset, r.key, r.value or b"")
+            for records in batch.values()
+            for r in records
+        ]
+        return batch, self.prepare(messages)
 
     # ------------------------------------------------------------------ one batch
 
@@ -290,66 +341,80 @@ class ConsumerRunner:
         the contract does not know is counted and logged once per type, and skipped without an inbox row. Transient
         failures (database or network) propagate: the caller retries.
         """
-        started = time.perf_counter()
-        envelopes: list[tuple[Message, Envelope]] = []
-        rejected: list[tuple[Message, str]] = []
+        await self.write(self.prepare(messages))
+
+    def prepare(self, messages: Sequence[Message]) -> PreparedBatch:
+        """Decode and check a batch against the contract (pure CPU: no database, no broker)."""
+        prepared = PreparedBatch([], [], {})
         seen: set[str] = set()
         for message in messages:
             try:
                 envelope = Envelope.from_bytes(message.value)
             except ValidationError as exc:
-                rejected.append((message, f"undecodable envelope: {validation_summary(exc)}"))
+                prepared.rejected.append((message, f"undecodable envelope: {validation_summary(exc)}"))
                 continue
             except ValueError:
-                rejected.append((message, "undecodable envelope: not JSON"))
+                prepared.rejected.append((message, "undecodable envelope: not JSON"))
                 continue
             if envelope.id in seen:
                 EVENTS_DUPLICATE.labels(self.name).inc()
                 continue
             seen.add(envelope.id)
-            reason = self._contract_breach(envelope)
+            reason, payload = self._contract_breach(envelope)
             if reason == _UNKNOWN:
                 continue
             if reason is not None:
-                rejected.append((message, reason))
+                prepared.rejected.append((message, reason))
                 continue
-            envelopes.append((message, envelope))
+            prepared.envelopes.append((message, envelope))
+            if payload is not None:
+                prepared.parsed[envelope.id] = payload
+        return prepared
+
+    async def write(self, prepared: PreparedBatch) -> None:
+        """One transaction: inbox, handler, dead letters; one by one when the batch as a whole fails."""
+        started = time.perf_counter()
+        envelopes, rejected = prepared.envelopes, prepared.rejected
         try:
             async with self.sessions() as session, session.begin():
-                await self._apply(session, [e for _, e in envelopes])
+                await self._apply(session, [e for _, e in envelopes], prepared.parsed)
                 await self._dead_letter(session, rejected)
         except Exception as exc:
             if is_transient(exc):
                 raise
             log.warning("batch failed; applying one by one", consumer=self.name, error=repr(exc))
-            await self._process_one_by_one(envelopes, rejected)
+            await self._process_one_by_one(envelopes, rejected, prepared.parsed)
         BATCH_SECONDS.labels(self.name).observe(time.perf_counter() - started)
 
-    def _contract_breach(self, envelope: Envelope) -> str | None:
-        """Why this event must not reach the handler (``_UNKNOWN`` for a type to skip), or None when it may."""
+    def _contract_breach(self, envelope: Envelope) -> tuple[str | None, EventPayload | None]:
+        """Why this event must not reach the handler (``_UNKNOWN`` for a type to skip) or None when it may, and the
+        payload as parsed when it may."""
         if not self.registry.knows(envelope.name):
             EVENTS_UNKNOWN.labels(self.name, envelope.type).inc()
             if envelope.type not in self._unknown_logged:
                 self._unknown_logged.add(envelope.type)
                 log.warning("event type unknown to the contract; skipped", consumer=self.name, type=envelope.type)
-            return _UNKNOWN
+            return _UNKNOWN, None
         try:
-            self.registry.parse(envelope)
+            return None, self.registry.parse(envelope)
         except UnsupportedVersion as exc:
-            return f"unsupported version: {exc}"
+            return f"unsupported version: {exc}", None
         except ValidationError as exc:
-            return f"payload breaks the contract of {envelope.name} v{envelope.version}: {validation_summary(exc)}"
+            reason = f"payload breaks the contract of {envelope.name} v{envelope.version}: {validation_summary(exc)}"
+            return reason, None
         except (UnknownEventType, ValueError) as exc:
-            return f"payload cannot be read as {envelope.name}: {exc}"
-        return None
+            return f"payload cannot be read as {envelope.name}: {exc}", None
 
     async def _process_one_by_one(
-        self, envelopes: list[tuple[Message, Envelope]], rejected: list[tuple[Message, str]]
+        self,
+        envelopes: list[tuple[Message, Envelope]],
+        rejected: list[tuple[Message, str]],
+        parsed: dict[str, EventPayload],
     ) -> None:
         for message, envelope in envelopes:
             try:
                 async with self.sessions() as session, session.begin():
-                    await self._apply(session, [envelope])
+                    await self._apply(session, [envelope], parsed)
             except Exception as exc:
                 if is_transient(exc):
                     raise
@@ -361,18 +426,12 @@ class ConsumerRunner:
         async with self.sessions() as session, session.begin():
             await self._dead_letter(session, rejected)
 
-    async def _apply(self, session: AsyncSession, envelopes: list[Envelope]) -> None:
+    async def _apply(
+        self, session: AsyncSession, envelopes: list[Envelope], parsed: Mapping[str, EventPayload] | None = None
+    ) -> None:
         if not envelopes:
             return
-        now = self.clock.now()
-        stmt = insert_ignoring_conflicts(inbox, self.engine.dialect.name).returning(inbox.c.event_id)
-        fresh_ids: set[str] = set()
-        # executemany with RETURNING: SQLAlchemy batches it as multi-row INSERTs ("insertmanyvalues") from one
-        # compiled statement, instead of compiling a new 1000-row statement per batch.
-        result = await session.execute(
-            stmt, [{"consumer": self.name, "event_id": e.id, "processed_at": now} for e in envelopes]
-        )
-        fresh_ids.update(result.scalars().all())
+        fresh_ids = await self._inbox(session, envelopes)
         fresh = [e for e in envelopes if e.id in fresh_ids]
         duplicates = len(envelopes) - len(fresh)
         if duplicates:
@@ -380,12 +439,35 @@ class ConsumerRunner:
         if not fresh:
             return
         token = correlation_id.set(fresh[0].correlationid)
+        session.info[PARSED_PAYLOADS] = parsed or {}
         try:
             await self.handler(session, fresh)
         finally:
+            session.info.pop(PARSED_PAYLOADS, None)
             correlation_id.reset(token)
         for envelope in fresh:
             EVENTS_CONSUMED.labels(self.name, envelope.name).inc()
+
+    async def _inbox(self, session: AsyncSession, envelopes: list[Envelope]) -> set[str]:
+        """Record the batch's event ids in the inbox; the ids not recorded before (the events to apply)."""
+        now = self.clock.now()
+        if self.engine.dialect.name == "postgresql":
+            # One statement with three parameters, whatever the batch size: the hot path of every consumer.
+            # Through SQLAlchemy's connection (not the bare driver), so the statement opens the session's transaction.
+            connection = await session.connection()
+            rows = await connection.exec_driver_sql(
+                "INSERT INTO inbox (consumer, event_id, processed_at) SELECT $1, u, $2 FROM unnest($3::text[]) AS u "
+                "ON CONFLICT DO NOTHING RETURNING event_id",
+                (self.name, now, [e.id for e in envelopes]),
+            )
+            return {row[0] for row in rows}
+        stmt = insert_ignoring_conflicts(inbox, self.engine.dialect.name).returning(inbox.c.event_id)
+        # executemany with RETURNING: SQLAlchemy batches it as multi-row INSERTs ("insertmanyvalues") from one
+        # compiled statement, instead of compiling a new 1000-row statement per batch.
+        result = await session.execute(
+            stmt, [{"consumer": self.name, "event_id": e.id, "processed_at": now} for e in envelopes]
+        )
+        return set(result.scalars().all())
 
     async def _dead_letter(self, session: AsyncSession, rejected: list[tuple[Message, str]]) -> None:
         if not rejected:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from libs.common.contract import DossierRated, Envelope, Rating, Topic, make_envelope
 from libs.common.db import create_engine
-from libs.common.messaging.consumer import ConsumerRunner, Message
+from libs.common.messaging.consumer import ConsumerRunner, Message, parsed_payload
 from libs.common.messaging.outbox import Outbox
 from libs.common.messaging.tables import dead_letter, inbox, messaging_metadata, outbox
 from libs.common.testing import (
@@ -98,6 +98,19 @@ def runner(engine: AsyncEngine, handler: Recorder) -> ConsumerRunner:
 
 
 class TestConsumerRunner:
+    async def test_the_handler_reads_the_payloads_the_contract_check_parsed(self, engine: AsyncEngine) -> None:
+        events = [rated("D-1"), rated("D-2")]
+        seen: list[Any] = []
+
+        async def handler(session: AsyncSession, envelopes: list[Envelope]) -> None:
+            seen.extend(parsed_payload(session, e) for e in envelopes)
+
+        run = ConsumerRunner(name="test", engine=engine, handler=handler, topics=["t"], bootstrap_servers="unused:1")
+        await run.process([as_message(e, i) for i, e in enumerate(events)])
+        assert seen == [DossierRated.model_validate(e.data) for e in events]
+        async with AsyncSession(engine) as session:
+            assert parsed_payload(session, events[0]) is None  # outside the runner's transaction: parse yourself
+
     async def test_a_redelivered_batch_has_one_effect(self, engine: AsyncEngine) -> None:
         events = [rated(f"D-{i}") for i in range(5)]
         handler = Recorder(engine)

@@ -45,7 +45,7 @@ from libs.common.contract.events import (
 )
 from libs.common.contract.timeliness import judge_outcome, overdue
 from libs.common.settings import LEGACY_KEY_ID
-from services.reporting.fold.ledger import DOSSIER_EVENTS, LedgerEvent, opt_instant
+from services.reporting.fold.ledger import DOSSIER_EVENT_NAMES, LedgerEvent, opt_instant
 
 Fields = dict[str, Any]
 
@@ -165,11 +165,11 @@ class DossierFact:
 def fold_dossier(dossier_code: str, ledger: Iterable[LedgerEvent]) -> DossierFact:
     """The fact of one dossier from every event recorded about it, whatever their order and repetitions."""
     unique = {e.event_id: e for e in ledger}
-    events = sorted((e for e in unique.values() if e.is_a(*DOSSIER_EVENTS)), key=lambda e: e.order)
-    f: Fields = {"dossier_code": dossier_code, "event_count": len(events)}
-    if events:
-        f["last_event_at"] = max(e.at for e in events)
-    receipt = _first(events, DossierReceived)
+    events = _Timeline(sorted((e for e in unique.values() if e.name in DOSSIER_EVENT_NAMES), key=_order))
+    f: Fields = {"dossier_code": dossier_code, "event_count": len(events.all)}
+    if events.all:
+        f["last_event_at"] = max(e.at for e in events.all)
+    receipt = events.first(DossierReceived)
     if receipt is not None:
         f.update(_receipt(receipt))
     f.update(_documents(events, receipt))
@@ -184,12 +184,36 @@ def fold_dossier(dossier_code: str, ledger: Iterable[LedgerEvent]) -> DossierFac
     return DossierFact(**f)
 
 
-def _first(events: list[LedgerEvent], *models: type[EventPayload]) -> LedgerEvent | None:
-    return next((e for e in events if e.is_a(*models)), None)
+def _order(e: LedgerEvent) -> tuple[datetime, int, str]:
+    return e.order
 
 
-def _last(events: list[LedgerEvent], *models: type[EventPayload]) -> LedgerEvent | None:
-    return next((e for e in reversed(events) if e.is_a(*models)), None)
+class _Timeline:
+    """A dossier's events in fold order, indexed by event name once: every rule asks "the first / last / every
+    event of these types", and scanning the whole list for each question was most of the fold's time."""
+
+    __slots__ = ("all", "by_name")
+
+    def __init__(self, ordered: list[LedgerEvent]) -> None:
+        self.all = ordered
+        self.by_name: dict[str, list[LedgerEvent]] = {}
+        for e in ordered:
+            self.by_name.setdefault(e.name, []).append(e)
+
+    def of(self, *models: type[EventPayload]) -> list[LedgerEvent]:
+        """Every event of these types, in fold order."""
+        found = [e for model in models for e in self.by_name.get(model.event_name, ())]
+        if len(models) > 1:
+            found.sort(key=_order)
+        return found
+
+    def first(self, *models: type[EventPayload]) -> LedgerEvent | None:
+        heads = [found[0] for model in models if (found := self.by_name.get(model.event_name))]
+        return min(heads, key=_order) if heads else None
+
+    def last(self, *models: type[EventPayload]) -> LedgerEvent | None:
+        tails = [found[-1] for model in models if (found := self.by_name.get(model.event_name))]
+        return max(tails, key=_order) if tails else None
 
 
 def applicant_pseudonym(applicant: Mapping[str, Any]) -> str | None:
@@ -247,7 +271,7 @@ def _officer(data: Any, prefix: str) -> Fields:
     return {f"{prefix}_id": str(officer["id"]), f"{prefix}_name": officer.get("display_name") or None}
 
 
-def _documents(events: list[LedgerEvent], receipt: LedgerEvent | None) -> Fields:
+def _documents(events: _Timeline, receipt: LedgerEvent | None) -> Fields:
     """Digitisation at reception (the receipt's components, or the digitisation service's events for a component of
     this dossier) and re-use of stored documents."""
     must: set[str] = set()
@@ -260,11 +284,11 @@ def _documents(events: list[LedgerEvent], receipt: LedgerEvent | None) -> Fields
                 digitised.add(str(c.get("code")))
         if c.get("form") == "warehouse":
             reused.add(str(c.get("code")))
-    for e in events:
-        if e.is_a(DocumentDigitised) and e.data.get("component_code"):
+    for e in events.of(DocumentDigitised):
+        if e.data.get("component_code"):
             digitised.add(str(e.data["component_code"]))
-        elif e.is_a(DocumentReused):
-            reused.add(str(e.data.get("component_code")))
+    for e in events.of(DocumentReused):
+        reused.add(str(e.data.get("component_code")))
     return {
         "must_digitise": len(must),
         "digitised": len(must & digitised),
@@ -276,11 +300,11 @@ def _documents(events: list[LedgerEvent], receipt: LedgerEvent | None) -> Fields
     }
 
 
-def _pauses(events: list[LedgerEvent]) -> Fields:
+def _pauses(events: _Timeline) -> Fields:
     """Requests to supplement during processing (docs/domain.md, "Pause"): sequence numbers make redelivered or
     reordered events count once. ``due_in_force`` is the due time after the last supplement received."""
-    requests = {int(e.data.get("sequence", 1)): e for e in reversed(events) if e.is_a(SupplementRequested)}
-    supplied = {int(e.data.get("sequence", 1)): e for e in reversed(events) if e.is_a(SupplementReceived)}
+    requests = {int(e.data.get("sequence", 1)): e for e in reversed(events.of(SupplementRequested))}
+    supplied = {int(e.data.get("sequence", 1)): e for e in reversed(events.of(SupplementReceived))}
     f: Fields = {
         "supplement_requests": len(requests),
         "paused_seconds": sum(int(e.data.get("paused_seconds") or 0) for e in supplied.values()),
@@ -300,11 +324,11 @@ def _pauses(events: list[LedgerEvent]) -> Fields:
     return f
 
 
-def _finish(events: list[LedgerEvent], *, due_at: datetime | None, supplement_requests: int) -> Fields:
+def _finish(events: _Timeline, *, due_at: datetime | None, supplement_requests: int) -> Fields:
     """The first finishing event (result, refusal after acceptance, stop) unless a withdrawal came first: withdrawn
     dossiers are closed but not finished and left out of timeliness (docs/domain.md, "Outcome")."""
-    finish = _first(events, DossierResolved, DossierRefused, DossierStopped)
-    withdrawal = _first(events, DossierWithdrawn)
+    finish = events.first(DossierResolved, DossierRefused, DossierStopped)
+    withdrawal = events.first(DossierWithdrawn)
     f: Fields = {}
     if finish is not None and (withdrawal is None or finish.order < withdrawal.order):
         f["finished_at"] = finish.at
@@ -329,32 +353,32 @@ def _finish(events: list[LedgerEvent], *, due_at: datetime | None, supplement_re
     return f
 
 
-def _follow_ups(events: list[LedgerEvent]) -> Fields:
+def _follow_ups(events: _Timeline) -> Fields:
     f: Fields = {}
-    if (overdue_event := _first(events, DossierOverdue)) is not None:
+    if (overdue_event := events.first(DossierOverdue)) is not None:
         f["overdue_at"] = overdue_event.at
-    if (returned := _first(events, DossierReturned)) is not None:
+    if (returned := events.first(DossierReturned)) is not None:
         f["returned_at"] = returned.at
         f["return_channel"] = returned.data.get("channel")
     # At most one apology per dossier (Decree 61/2018 Art. 19(9)); its new date never changes the outcome.
-    if (apology := _first(events, DossierApologised)) is not None:
+    if (apology := events.first(DossierApologised)) is not None:
         f["apologised_at"] = apology.at
         f["apology_due_at"] = opt_instant(apology.data.get("new_due_at"))
         in_time = apology.data.get("issued_in_time")
         f["apology_in_time"] = in_time if isinstance(in_time, bool) else None
-    if (explanation := _first(events, DossierExplained)) is not None:
+    if (explanation := events.first(DossierExplained)) is not None:
         f["explained_at"] = explanation.at
-    if (rating := _last(events, DossierRated)) is not None:  # a citizen may change their rating: the latest counts
+    if (rating := events.last(DossierRated)) is not None:  # a citizen may change their rating: the latest counts
         f["rated_at"] = rating.at
         f["rating"] = rating.data.get("rating")
-    synced = [e for e in events if e.is_a(DossierSyncedToPortal) and e.data.get("service") == "DongBoHoSoMC"]
+    synced = [e for e in events.of(DossierSyncedToPortal) if e.data.get("service") == "DongBoHoSoMC"]
     if synced:
         f["synced_to_portal_at"] = synced[0].at
     return f
 
 
-def _transfers(events: list[LedgerEvent]) -> Fields:
-    transfers = [e for e in events if e.is_a(DossierTransferred)]
+def _transfers(events: _Timeline) -> Fields:
+    transfers = events.of(DossierTransferred)
     inter = [e for e in transfers if e.data.get("inter_agency")]
     paper = sum(1 for e in inter if e.data.get("mode") != "electronic")
     return {
@@ -365,9 +389,9 @@ def _transfers(events: list[LedgerEvent]) -> Fields:
     }
 
 
-def _fees(dossier_code: str, events: list[LedgerEvent], receipt: LedgerEvent | None, *, has_fees: bool) -> Fields:
+def _fees(dossier_code: str, events: _Timeline, receipt: LedgerEvent | None, *, has_fees: bool) -> Fields:
     fees_due = int(receipt.data.get("fees_due_vnd") or 0) if receipt is not None else 0
-    assessment = _last(events, FeeAssessed)  # a re-assessment replaces the earlier one
+    assessment = events.last(FeeAssessed)  # a re-assessment replaces the earlier one
     assessed = int(assessment.data.get("total_vnd") or 0) if assessment is not None else 0
     payments = _payments(dossier_code, events)
     succeeded = [p for p in payments if p.succeeded]
@@ -384,12 +408,11 @@ def _fees(dossier_code: str, events: list[LedgerEvent], receipt: LedgerEvent | N
     }
 
 
-def _payments(dossier_code: str, events: list[LedgerEvent]) -> tuple[PaymentTxn, ...]:
+def _payments(dossier_code: str, events: _Timeline) -> tuple[PaymentTxn, ...]:
     by_id: dict[str, dict[str, LedgerEvent]] = {}
-    for e in events:
-        if e.is_a(PaymentSucceeded, PaymentFailed, PaymentRefunded):
-            # the first event of each kind per payment counts (events are sorted)
-            by_id.setdefault(str(e.data.get("payment_id")), {}).setdefault(e.name, e)
+    for e in events.of(PaymentSucceeded, PaymentFailed, PaymentRefunded):
+        # the first event of each kind per payment counts (events are sorted)
+        by_id.setdefault(str(e.data.get("payment_id")), {}).setdefault(e.name, e)
     txns = []
     for payment_id in sorted(by_id):
         kinds = by_id[payment_id]

@@ -9,6 +9,7 @@ aside in its dead-letter table with the reason, and the rest of the batch applie
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,9 +29,9 @@ from libs.common.contract.events import (
 )
 from libs.common.contract.registry import EventRegistry, UnknownEventType
 from libs.common.logging import get_logger
-from libs.common.messaging.consumer import BatchHandler
+from libs.common.messaging.consumer import BatchHandler, parsed_payload
 from services.reporting.fold import repository
-from services.reporting.fold.facts import fold_dossier
+from services.reporting.fold.facts import DossierFact, fold_dossier
 from services.reporting.fold.ledger import DOSSIER_EVENTS, LedgerEvent
 from services.reporting.models import agency_t, procedure_t
 from services.reporting.plans.service import apply_plan_loaded
@@ -82,26 +83,38 @@ def make_fold(registry: EventRegistry) -> BatchHandler:
     return fold
 
 
-async def fold_batch(session: AsyncSession, envelopes: Sequence[Envelope], registry: EventRegistry) -> None:
+async def fold_batch(
+    session: AsyncSession, envelopes: Sequence[Envelope], registry: EventRegistry, *, fold: bool = True
+) -> None:
     """Apply one consumed batch (already deduplicated by the inbox).
 
     Dossier events go to the ledger; every dossier they touch is refolded from its whole ledger, so the fact does
     not depend on the order events arrived in. Catalogue, agency, queue and plan events update their replicas,
-    newest state winning.
+    newest state winning. ``fold=False`` (the rebuild's first phase) stops at the ledger: the rebuild folds every
+    dossier once at the end instead of once per batch.
     """
     batch = _Batch()
     for envelope in envelopes:
-        payload = parse(envelope, registry)
+        # The runner parsed the payload already while checking the batch against the contract.
+        payload = parsed_payload(session, envelope)
+        if payload is None:
+            payload = parse(envelope, registry)
         if payload is not None:
             batch.add(envelope, payload)
-    await batch.write(session)
+    await batch.write(session, fold=fold)
+
+
+async def write_facts(session: AsyncSession, facts: Sequence[DossierFact]) -> None:
+    """Every fact the fold writes goes through here (the live fold per batch, the rebuild per chunk of dossiers):
+    the one place where whatever is derived from facts in the same transaction belongs."""
+    await repository.upsert_facts(session, facts)
 
 
 @dataclass
 class _Batch:
     """What one batch changes, gathered per table so that each is written in one statement."""
 
-    ledger: dict[str, LedgerEvent] = field(default_factory=dict)
+    ledger: dict[str, dict[str, Any]] = field(default_factory=dict)  # event id → ledger row
     procedures: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     agencies: dict[str, dict[str, Any]] = field(default_factory=dict)
     visits: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -127,8 +140,14 @@ class _Batch:
         code = getattr(payload, "dossier_code", None)
         if not code:  # a document digitised outside any dossier has no place in dossier facts
             return
-        data = payload.model_dump(mode="json")
-        self.ledger[envelope.id] = LedgerEvent(envelope.id, envelope.name, envelope.time, data)
+        # Serialised once, by pydantic: the ledger stores this text, and the fold reads it back as a dict.
+        self.ledger[envelope.id] = {
+            "event_id": envelope.id,
+            "dossier_code": str(code),
+            "name": envelope.name,
+            "recorded_at": envelope.time,
+            "data_json": payload.model_dump_json(),
+        }
 
     def _procedure(self, row: dict[str, Any]) -> None:
         key = (row["code"], row["version"])
@@ -138,15 +157,18 @@ class _Batch:
                 row["withdrawn_on"] = row["withdrawn_on"] or current["withdrawn_on"]
             self.procedures[key] = row
 
-    async def write(self, session: AsyncSession) -> None:
-        codes = sorted({str(e.data["dossier_code"]) for e in self.ledger.values()})
+    async def write(self, session: AsyncSession, *, fold: bool = True) -> None:
+        rows = list(self.ledger.values())
+        codes = sorted({row["dossier_code"] for row in rows})
         replicas = bool(self.procedures or self.agencies or self.visits or self.plans)
-        await repository.lock_fold(session, codes, replicas)
-        # Write first (SQLite then holds the write lock for the whole batch), read the ledgers back after.
-        await repository.add_events(session, [_ledger_row(e) for e in self.ledger.values()])
-        if codes:
-            ledgers = await repository.ledgers(session, codes, list(self.ledger.values()))
-            await repository.upsert_facts(session, [fold_dossier(code, ledgers[code]) for code in codes])
+        # Without a fold nothing is read back, so no dossier needs locking (the rebuild's second phase locks them).
+        await repository.lock_fold(session, codes if fold else (), replicas)
+        if not fold:
+            await repository.add_events(session, rows)
+        elif codes:
+            known = [LedgerEvent(r["event_id"], r["name"], r["recorded_at"], json.loads(r["data_json"])) for r in rows]
+            ledgers = await repository.add_events_and_read(session, rows, codes, known)
+            await write_facts(session, [fold_dossier(code, ledgers[code]) for code in codes])
         await repository.upsert_latest(
             session,
             procedure_t,
@@ -159,16 +181,6 @@ class _Batch:
         await repository.upsert_visits(session, list(self.visits.values()))
         for plan in sorted(self.plans, key=lambda p: p.at):
             await apply_plan_loaded(session, plan)
-
-
-def _ledger_row(e: LedgerEvent) -> dict[str, Any]:
-    return {
-        "event_id": e.event_id,
-        "dossier_code": str(e.data["dossier_code"]),
-        "name": e.name,
-        "recorded_at": e.recorded_at,
-        "data": dict(e.data),
-    }
 
 
 def _procedure_row(

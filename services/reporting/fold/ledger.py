@@ -63,7 +63,10 @@ PRECEDENCE: dict[type[EventPayload], int] = {
 }
 # The contract classes whose events belong to a dossier's ledger (a digitised document needs a dossier code too).
 DOSSIER_EVENTS: tuple[type[EventPayload], ...] = tuple(PRECEDENCE)
+DOSSIER_EVENT_NAMES: frozenset[str] = frozenset(model.event_name for model in DOSSIER_EVENTS)
 _RANK: dict[str, int] = {model.event_name: rank for model, rank in PRECEDENCE.items()}
+# The names of each tuple of models ``is_a`` was asked about: the fold asks the same few questions of every event.
+_NAMES: dict[tuple[type[EventPayload], ...], frozenset[str]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +92,10 @@ class LedgerEvent:
         object.__setattr__(self, "order", (at, _RANK.get(self.name, 99), self.event_id))
 
     def is_a(self, *models: type[EventPayload]) -> bool:
-        return any(self.name == model.event_name for model in models)
+        names = _NAMES.get(models)
+        if names is None:
+            names = _NAMES[models] = frozenset(model.event_name for model in models)
+        return self.name in names
 
 
 def parse_instant(value: Any) -> datetime:

@@ -110,13 +110,60 @@ async def _pg_bulk_upsert(
     await (await _driver(session)).execute(sql, *arrays)
 
 
+# The ledger's columns as the fold passes them: the payload already serialised (``data_json``, pydantic's JSON).
+_LEDGER_UNNEST = (
+    "SELECT u.event_id, u.dossier_code, u.name, u.recorded_at, u.data::json "
+    "FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[]) "
+    "AS u(event_id, dossier_code, name, recorded_at, data)"
+)
+_LEDGER_INSERT = (
+    f"INSERT INTO dossier_event (event_id, dossier_code, name, recorded_at, data) {_LEDGER_UNNEST} "
+    "ON CONFLICT (event_id) DO NOTHING"
+)
+
+
+def _ledger_arrays(rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
+    return [[row[c] for row in rows] for c in ("event_id", "dossier_code", "name", "recorded_at", "data_json")]
+
+
 async def add_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Append rows to the ledger (``event_id``, ``dossier_code``, ``name``, ``recorded_at`` and the payload as JSON
+    text, ``data_json``); an event already there is left as it is."""
     if not rows:
         return
     if _dialect(session) == "postgresql":
-        await _pg_bulk_upsert(session, event_t, rows, ["event_id"], update=False)
+        await (await _driver(session)).execute(_LEDGER_INSERT, *_ledger_arrays(rows))
         return
-    await session.execute(insert_ignoring_conflicts(event_t, _dialect(session)), rows)
+    columns = ("event_id", "dossier_code", "name", "recorded_at")
+    plain = [{**{c: row[c] for c in columns}, "data": json.loads(row["data_json"])} for row in rows]
+    await session.execute(insert_ignoring_conflicts(event_t, _dialect(session)), plain)
+
+
+async def add_events_and_read(
+    session: AsyncSession, rows: list[dict[str, Any]], codes: Sequence[str], known: Sequence[LedgerEvent]
+) -> dict[str, list[LedgerEvent]]:
+    """Append ``rows`` (the events ``known``) to the ledger and return the whole ledger of every dossier in
+    ``codes``, the batch's own events not read back.
+
+    On PostgreSQL one statement: the insert is a data-modifying ``WITH`` whose rows the main ``SELECT`` does not see
+    (both run on the statement's one snapshot), so the select reads exactly what the ledger held before the batch.
+    The caller holds the dossiers' locks, so no other batch adds to these ledgers meanwhile."""
+    if _dialect(session) != "postgresql":
+        # Write first: SQLite then holds its write lock for the whole batch, so no other writer interleaves.
+        await add_events(session, rows)
+        return await ledgers(session, codes, known)
+    out: dict[str, list[LedgerEvent]] = {code: [] for code in codes}
+    for e in known:
+        out.setdefault(str(e.data.get("dossier_code")), []).append(e)
+    records = await (await _driver(session)).fetch(
+        f"WITH added AS ({_LEDGER_INSERT}) SELECT dossier_code, event_id, name, recorded_at, data::text "
+        "FROM dossier_event WHERE dossier_code = ANY($6::text[])",
+        *_ledger_arrays(rows),
+        list(codes),
+    )
+    for code, event_id, name, recorded_at, data in records:
+        out[code].append(LedgerEvent(event_id, name, recorded_at, json.loads(data)))
+    return out
 
 
 async def ledgers(
@@ -148,6 +195,15 @@ async def ledgers(
             if event_id not in skipped:
                 out[code].append(LedgerEvent(event_id, name, recorded_at, data))
     return out
+
+
+async def next_dossiers(session: AsyncSession, after: str | None, limit: int) -> list[str]:
+    """The next ``limit`` dossier codes of the ledger after ``after``, in code order (keyset paging on the ledger's
+    dossier-code index: each page costs the same however far the rebuild has come)."""
+    query = select(event_t.c.dossier_code).distinct().order_by(event_t.c.dossier_code).limit(limit)
+    if after is not None:
+        query = query.where(event_t.c.dossier_code > after)
+    return list((await session.execute(query)).scalars())
 
 
 def _fact_row(f: DossierFact) -> dict[str, Any]:
