@@ -29,7 +29,7 @@ from libs.common.contract.events import (
 from libs.common.contract.registry import EventRegistry, UnknownEventType
 from libs.common.logging import get_logger
 from libs.common.messaging.consumer import BatchHandler
-from services.reporting.fold import repository
+from services.reporting.fold import aggregate_store, repository
 from services.reporting.fold.facts import fold_dossier
 from services.reporting.fold.ledger import DOSSIER_EVENTS, LedgerEvent
 from services.reporting.models import agency_t, procedure_t
@@ -145,8 +145,11 @@ class _Batch:
         # Write first (SQLite then holds the write lock for the whole batch), read the ledgers back after.
         await repository.add_events(session, [_ledger_row(e) for e in self.ledger.values()])
         if codes:
+            stored = await aggregate_store.current_facts(session, codes)  # the day aggregates move by new - old
             ledgers = await repository.ledgers(session, codes, list(self.ledger.values()))
-            await repository.upsert_facts(session, [fold_dossier(code, ledgers[code]) for code in codes])
+            facts = [fold_dossier(code, ledgers[code]) for code in codes]
+            await repository.upsert_facts(session, facts)
+            await aggregate_store.replace_facts(session, stored, facts)
         await repository.upsert_latest(
             session,
             procedure_t,

@@ -12,7 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import AgencyScope
 from services.reporting import models as m
-from services.reporting.models import agency_t, fact_t, payment_t, procedure_t, visit_t
+from services.reporting.fold.aggregates import COUNTERS, PROCEDURE_COUNTERS
+from services.reporting.models import (
+    LATE_NOTED_AFTER_FINISH,
+    agency_t,
+    aggregate_t,
+    fact_t,
+    payment_t,
+    procedure_t,
+    visit_t,
+)
 from services.reporting.reports import late_list
 from services.reporting.reports.indicators import (
     DOSSIER_FLAGS,
@@ -59,8 +68,14 @@ async def grouped(
     procedures: bool = True,
     agencies: dict[str, AgencyInfo] | None = None,
     catalogue: list[ProcedureInfo] | None = None,
+    aggregates: bool = True,
 ) -> GroupedData:
     """Additive counts of window ``w`` per (level, agency, sector) — the SQL twin of ``indicators.group_facts``.
+
+    The counts anchored on a time inside the window (received, finished, supplement requested, withdrawn, rated
+    in it) are sums of the fold's day aggregates over the window's days; the counts at an instant (in progress and
+    overdue at the end, carried over at the start) are read from the facts through the open-span index.
+    ``aggregates=False`` reads everything from the facts (the aggregates' own check, and a way round them).
 
     ``by_agency=False`` groups by level and sector only (the agency key is then None), which is all a report needs
     when no section or target names an agency or an area kind; ``procedures=False`` skips the per-procedure counts
@@ -86,9 +101,13 @@ async def grouped(
     }
     g = GroupedData(window=w)
     dossiers: dict[GroupKey, dict[str, int]] = {}
+    if aggregates:
+        await _anchored_from_aggregates(session, w, where, by_agency, procedures, dossiers, g.procedures)
     # Each part reads only the rows its flags can count, through an index; the parts' flags are disjoint except
     # "late" and its two sub-flags, whose finished part and overdue part are disjoint sets of dossiers and add up.
     for part in parts(w, _dialect(session)):
+        if aggregates and part.anchor is not None:
+            continue
         columns = [count_if(part.conditions.get(name, conds[name])).label(name) for name in part.flags]
         query: Select[Any] = select(*keys, *columns).where(*part.where, *scoped).group_by(*group_by)
         for row in await session.execute(query):
@@ -147,21 +166,114 @@ async def grouped(
     for level, agency, n, seconds in await session.execute(vquery):
         g.visits[(level, agency)] = (int(n), int(seconds))
 
-    dquery: Select[Any] = (
-        select(t.c.receiving_level, t.c.receiving_agency_code, func.count())
-        .where(
-            in_window(w, t.c.received_at),
-            *scope_where(where, t.c.receiving_level, t.c.receiving_agency_code, t.c.sector_code, t.c.procedure_code),
+    if aggregates:
+        a = aggregate_t
+        dquery: Select[Any] = (
+            select(a.c.level, a.c.agency_code, func.sum(a.c.received))
+            .where(
+                a.c.day.between(w.first_on, w.last_on),
+                a.c.anchor == "desk_received",
+                *scope_where(where, a.c.level, a.c.agency_code, a.c.sector_code, a.c.procedure_code),
+            )
+            .group_by(a.c.level, a.c.agency_code)
         )
-        .group_by(t.c.receiving_level, t.c.receiving_agency_code)
-    )
+    else:
+        dquery = (
+            select(t.c.receiving_level, t.c.receiving_agency_code, func.count())
+            .where(
+                in_window(w, t.c.received_at),
+                *scope_where(
+                    where, t.c.receiving_level, t.c.receiving_agency_code, t.c.sector_code, t.c.procedure_code
+                ),
+            )
+            .group_by(t.c.receiving_level, t.c.receiving_agency_code)
+        )
     for level, agency, n in await session.execute(dquery):
-        g.desk_received[(level, agency)] = int(n)
+        if n:
+            g.desk_received[(_none(level), _none(agency))] = int(n)
 
     g.agencies = agencies if agencies is not None else await agency_infos(session)
     versions = catalogue if catalogue is not None else await procedure_versions(session)
     g.catalogue = catalogue_in_force(versions, w.last_on)
     return g
+
+
+def _none(part: str | None) -> str | None:
+    """A day aggregate's key part as the facts have it ('' stands for none: fold.aggregate_store)."""
+    return part or None
+
+
+async def _anchored_from_aggregates(
+    session: AsyncSession,
+    w: Window,
+    where: Scope | None,
+    by_agency: bool,
+    procedures: bool,
+    dossiers: dict[GroupKey, dict[str, int]],
+    per_procedure: dict[ProcedureKey, dict[str, int]],
+) -> None:
+    """The anchored parts of window ``w`` from the day aggregates: one sum over the window's days per group (every
+    counter is non-zero only in rows of its own anchor, so the anchors add up without being told apart), the
+    per-procedure counts, and the late dossiers finished in ``w`` whose apology or explanation came at or after
+    its end, taken off (the aggregates count them whenever it came)."""
+    a = aggregate_t
+    agency = a.c.agency_code if by_agency else literal("", type_=a.c.agency_code.type)
+    keys: list[Any] = [a.c.level, agency, a.c.sector_code, a.c.sector_name]
+    group_by: list[Any] = [a.c.level, *([a.c.agency_code] if by_agency else []), a.c.sector_code, a.c.sector_name]
+    filters = [
+        a.c.day.between(w.first_on, w.last_on),
+        a.c.anchor != "desk_received",
+        *scope_where(where, a.c.level, a.c.agency_code, a.c.sector_code, a.c.procedure_code),
+    ]
+    query: Select[Any] = select(*keys, *(func.sum(a.c[name]) for name in COUNTERS)).where(*filters).group_by(*group_by)
+    for row in await session.execute(query):
+        counts = dossiers.setdefault(
+            (_none(row[0]), _none(row[1]), _none(row[2]), _none(row[3])), dict.fromkeys(DOSSIER_FLAGS, 0)
+        )
+        for i, name in enumerate(COUNTERS):
+            counts[name] += int(row[4 + i])
+        counts["late"] += int(row[4 + COUNTERS.index("finished_late")])
+    if procedures:
+        pquery: Select[Any] = (
+            select(*keys, a.c.procedure_code, *(func.sum(a.c[c]) for c in PROCEDURE_COUNTERS.values()))
+            .where(*filters)
+            .group_by(*group_by, a.c.procedure_code)
+        )
+        for row in await session.execute(pquery):
+            pkey: ProcedureKey = (_none(row[0]), _none(row[1]), _none(row[2]), _none(row[3]), _none(row[4]))
+            pcounts = per_procedure.setdefault(pkey, dict.fromkeys(PROCEDURE_FLAGS, 0))
+            for i, name in enumerate(PROCEDURE_COUNTERS):
+                pcounts[name] += int(row[5 + i])
+    t = fact_t
+    fin_late = and_(in_window(w, t.c.finished_at), t.c.received_at.is_not(None), text(LATE_NOTED_AFTER_FINISH))
+    apologised_after = t.c.apologised_at >= w.end
+    rquery: Select[Any] = (
+        select(
+            t.c.handling_level,
+            t.c.handling_agency_code if by_agency else literal(None, type_=t.c.handling_agency_code.type),
+            t.c.sector_code,
+            t.c.sector_name,
+            count_if(apologised_after),
+            count_if(and_(apologised_after, t.c.apology_in_time.is_(True))),
+            count_if(t.c.explained_at >= w.end),
+        )
+        .where(
+            fin_late,
+            or_(apologised_after, t.c.explained_at >= w.end),
+            *scope_where(where, t.c.handling_level, t.c.handling_agency_code, t.c.sector_code, t.c.procedure_code),
+        )
+        .group_by(
+            t.c.handling_level,
+            *([t.c.handling_agency_code] if by_agency else []),
+            t.c.sector_code,
+            t.c.sector_name,
+        )
+    )
+    for level, agency_code, sector_code, sector_name, apologised, in_time, explained in await session.execute(rquery):
+        counts = dossiers.setdefault((level, agency_code, sector_code, sector_name), dict.fromkeys(DOSSIER_FLAGS, 0))
+        counts["late_apologised"] -= int(apologised)
+        counts["late_apologised_in_time"] -= int(in_time)
+        counts["late_explained"] -= int(explained)
 
 
 async def agency_infos(session: AsyncSession) -> dict[str, AgencyInfo]:

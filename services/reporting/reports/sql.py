@@ -140,6 +140,8 @@ class Part:
     flags: tuple[str, ...]
     procedure_flags: tuple[str, ...] = ()
     conditions: dict[str, Any] = field(default_factory=dict)  # a flag's condition restricted to this part
+    # the day aggregates' anchor that counts this part (fold.aggregates); None for a part at an instant
+    anchor: str | None = None
 
 
 def open_at(t: Any, at: datetime, dialect: str) -> list[Any]:
@@ -157,11 +159,14 @@ def cast_instant(at: datetime) -> Any:
 
 
 def parts(w: Window, dialect: str) -> list[Part]:
+    """The parts of window ``w``. A dossier counts only once its receipt is known (``indicators.dossier_flags``):
+    a finishing or rating event folded before the receipt counts nowhere yet."""
     t = fact_t
     conds = flag_conditions(w)
     fin = in_window(w, t.c.finished_at)
     finished_late = and_(fin, t.c.outcome == "late")
     overdue_end = conds["overdue_end"]
+    known = t.c.received_at.is_not(None)
     return [
         Part(
             [in_window(w, t.c.received_at)],
@@ -185,9 +190,10 @@ def parts(w: Window, dialect: str) -> list[Part]:
                 "transferred_electronic",
             ),
             ("fee_received",),
+            anchor="received",
         ),
         Part(
-            [fin],
+            [fin, known],
             (
                 "finished",
                 "finished_early",
@@ -213,6 +219,7 @@ def parts(w: Window, dialect: str) -> list[Part]:
                 ),
                 "late_explained": and_(finished_late, t.c.explained_at < w.end),
             },
+            anchor="finished",
         ),
         Part(
             open_at(t, w.end, dialect),
@@ -233,8 +240,12 @@ def parts(w: Window, dialect: str) -> list[Part]:
                 "late_explained": and_(overdue_end, t.c.explained_at < w.end),
             },
         ),
-        Part([in_window(w, t.c.pause_started_at)], ("supplement_requested", "supplement_requested_late")),
+        Part(
+            [in_window(w, t.c.pause_started_at), known],
+            ("supplement_requested", "supplement_requested_late"),
+            anchor="supplement_requested",
+        ),
         Part(open_at(t, w.start, dialect), ("carried_over",)),
-        Part([in_window(w, t.c.withdrawn_at)], ("withdrawn",)),
-        Part([in_window(w, t.c.rated_at)], ("rated", "rated_satisfied")),
+        Part([in_window(w, t.c.withdrawn_at), known], ("withdrawn",), anchor="withdrawn"),
+        Part([in_window(w, t.c.rated_at), known], ("rated", "rated_satisfied"), anchor="rated"),
     ]
