@@ -31,7 +31,7 @@ from libs.common.messaging.tables import dead_letter, inbox
 from services.reporting import models
 from services.reporting.config import ReportingSettings, get_settings
 from services.reporting.consumers import keyed_registry
-from services.reporting.fold import repository
+from services.reporting.fold import aggregate_store, repository
 from services.reporting.fold.handlers import CONSUMER, make_fold
 
 
@@ -81,6 +81,8 @@ async def rebuild(
             quiet_seconds=quiet_seconds,
             client_options=kafka_client_options(settings),
         )
+        async with session_factory(engine)() as session, session.begin():
+            await aggregate_store.recount(session)  # the day aggregates, counted once from the refolded facts
         return RebuildResult(result.records, result.partitions, time.perf_counter() - started)
     finally:
         await engine.dispose()
