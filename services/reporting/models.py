@@ -242,6 +242,7 @@ class FactDayAggregate(Base):
     __table__ = Table(
         "fact_day_aggregate",
         Base.metadata,
+        Column("span", String(10), primary_key=True),  # "day", or "half_month" (day = its first day)
         Column("day", Date, primary_key=True),
         Column("anchor", String(24), primary_key=True),
         Column("level", String(30), primary_key=True),  # handling level; receiving level for "desk_received"

@@ -11,19 +11,46 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Date, Executable, String, any_, bindparam, cast, delete, func, insert, literal, or_, select, text
+from sqlalchemy import (
+    Date,
+    Executable,
+    Integer,
+    String,
+    any_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.db import upsert
-from services.reporting.fold.aggregates import ALL_TIME, ANCHOR_TIMES, ANCHORS, COUNTERS, FLAG_INPUTS, Counts, Key
+from services.reporting.fold.aggregates import (
+    ALL_TIME,
+    ANCHOR_TIMES,
+    ANCHORS,
+    COUNTERS,
+    DAY,
+    FLAG_INPUTS,
+    HALF_MONTH,
+    Counts,
+    Key,
+    half_months,
+)
 from services.reporting.fold.aggregates import delta as aggregate_delta
 from services.reporting.fold.facts import DossierFact
 from services.reporting.models import aggregate_t, fact_t
 from services.reporting.reports.periods import VN_TZ
 from services.reporting.reports.sql import count_if, flag_conditions
 
-KEY_COLUMNS = ("day", "anchor", "level", "agency_code", "sector_code", "sector_name", "procedure_code")
+KEY_COLUMNS = ("span", "day", "anchor", "level", "agency_code", "sector_code", "sector_name", "procedure_code")
 IN_CHUNK = 1000
 
 
@@ -49,8 +76,8 @@ async def current_facts(session: AsyncSession, codes: Sequence[str]) -> list[Dos
     return out
 
 
-def _stored(key: Key) -> tuple[Any, ...]:
-    return (key[0], key[1], *(part or "" for part in key[2:]))
+def _stored(span: str, key: Key) -> tuple[Any, ...]:
+    return (span, key[0], key[1], *(part or "" for part in key[2:]))
 
 
 # Rows are written in key order, so two replicas folding batches that share day rows lock them in the same order
@@ -71,7 +98,10 @@ async def add(session: AsyncSession, change: dict[Key, Counts]) -> None:
     """Add ``change`` (signed counts per day row) to the day aggregates."""
     if not change:
         return
-    rows = sorted((_stored(key), counts) for key, counts in change.items())
+    rows = sorted(
+        [(_stored(DAY, key), counts) for key, counts in change.items()]
+        + [(_stored(HALF_MONTH, key), counts) for key, counts in half_months(change).items()]
+    )
     if _dialect(session) == "postgresql":
         params: dict[str, list[Any]] = {c: [key[i] for key, _ in rows] for i, c in enumerate(KEY_COLUMNS)}
         for c in COUNTERS:
@@ -101,6 +131,16 @@ def _day(column: Any, dialect: str) -> Any:
     return func.date(column, "+7 hours")
 
 
+def _half_month_start(day: Any, dialect: str) -> Any:
+    """SQL twin of ``aggregates.half_month_start``."""
+    if dialect == "postgresql":
+        dom = cast(func.extract("day", day), Integer)
+        return day - case((dom < 15, dom - 1), else_=dom - 15)
+    dom = cast(func.strftime("%d", day), Integer)
+    back = case((dom < 15, dom - 1), else_=dom - 15)
+    return func.date(day, literal("-") + cast(back, String) + literal(" days"))
+
+
 def recount_statements(dialect: str) -> list[Executable]:
     """Statements that empty the day aggregates and count them again from the facts, one ``INSERT … SELECT … GROUP
     BY`` per anchor, with the SQL twins of the flags (``reports.sql.flag_conditions``) over all time."""
@@ -118,7 +158,7 @@ def recount_statements(dialect: str) -> list[Executable]:
             func.coalesce(t.c.procedure_code, ""),
         ]
         query = (
-            select(day, literal(anchor), *dims, *(count_if(conds[name]) for name in names))
+            select(literal(DAY), day, literal(anchor), *dims, *(count_if(conds[name]) for name in names))
             .where(
                 t.c.received_at.is_not(None),
                 t.c[ANCHOR_TIMES[anchor]].is_not(None),
@@ -127,6 +167,15 @@ def recount_statements(dialect: str) -> list[Executable]:
             .group_by(day, *dims)
         )
         statements.append(insert(aggregate_t).from_select([*KEY_COLUMNS, *names], query))
+    a = aggregate_t
+    half = _half_month_start(a.c.day, dialect)
+    keys: list[Any] = [a.c[c] for c in KEY_COLUMNS[2:]]
+    rollup = (
+        select(literal(HALF_MONTH), half, *keys, *(func.sum(a.c[c]) for c in COUNTERS))
+        .where(a.c.span == DAY)
+        .group_by(half, *keys)
+    )
+    statements.append(insert(aggregate_t).from_select([*KEY_COLUMNS, *COUNTERS], rollup))
     return statements
 
 

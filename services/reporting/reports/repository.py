@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, literal, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import AgencyScope
 from services.reporting import models as m
-from services.reporting.fold.aggregates import COUNTERS, PROCEDURE_COUNTERS
+from services.reporting.fold.aggregates import COUNTERS, DAY, HALF_MONTH, PROCEDURE_COUNTERS, window_spans
 from services.reporting.models import (
     LATE_NOTED_AFTER_FINISH,
     agency_t,
@@ -171,7 +171,7 @@ async def grouped(
         dquery: Select[Any] = (
             select(a.c.level, a.c.agency_code, func.sum(a.c.received))
             .where(
-                a.c.day.between(w.first_on, w.last_on),
+                days_of(w),
                 a.c.anchor == "desk_received",
                 *scope_where(where, a.c.level, a.c.agency_code, a.c.sector_code, a.c.procedure_code),
             )
@@ -198,6 +198,16 @@ async def grouped(
     return g
 
 
+def days_of(w: Window) -> ColumnElement[bool]:
+    """The day aggregate rows that tile window ``w``: its whole half months, and day rows for the days outside."""
+    a = aggregate_t
+    halves, days = window_spans(w.first_on, w.last_on)
+    branches = [and_(a.c.span == DAY, a.c.day.between(first, last)) for first, last in days]
+    if halves is not None:
+        branches.insert(0, and_(a.c.span == HALF_MONTH, a.c.day.between(*halves)))
+    return or_(*branches)
+
+
 def _none(part: str | None) -> str | None:
     """A day aggregate's key part as the facts have it ('' stands for none: fold.aggregate_store)."""
     return part or None
@@ -221,7 +231,7 @@ async def _anchored_from_aggregates(
     keys: list[Any] = [a.c.level, agency, a.c.sector_code, a.c.sector_name]
     group_by: list[Any] = [a.c.level, *([a.c.agency_code] if by_agency else []), a.c.sector_code, a.c.sector_name]
     filters = [
-        a.c.day.between(w.first_on, w.last_on),
+        days_of(w),
         a.c.anchor != "desk_received",
         *scope_where(where, a.c.level, a.c.agency_code, a.c.sector_code, a.c.procedure_code),
     ]

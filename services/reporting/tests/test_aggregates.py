@@ -19,7 +19,16 @@ from libs.common.contract.events import Channel, PaymentChannel, Rating, Transfe
 from libs.common.db import session_factory
 from services.reporting import models as m
 from services.reporting.fold import aggregate_store
-from services.reporting.fold.aggregates import ANCHORS, COUNTERS, FLAG_INPUTS, contributions, delta, local_day
+from services.reporting.fold.aggregates import (
+    ANCHORS,
+    COUNTERS,
+    FLAG_INPUTS,
+    contributions,
+    delta,
+    half_month_start,
+    local_day,
+    window_spans,
+)
 from services.reporting.fold.facts import DossierFact
 from services.reporting.models import aggregate_t
 from services.reporting.reports import repository
@@ -46,6 +55,7 @@ def windows() -> list[Window]:
         official_window("year", 2024),
         calendar_window("month", 2024, 2),
         calendar_window("quarter", 2023, 4),
+        custom_window(date(2024, 1, 10), date(2024, 3, 20)),  # whole half months and days at both edges
     ]
     rng = random.Random(5)
     for _ in range(12):  # short custom windows: single days and weeks whose edges cut through the data
@@ -81,6 +91,10 @@ def from_days(f: DossierFact, w: Window) -> dict[str, int]:
     return out
 
 
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
 class TestContributions:
     def test_every_window_containing_the_anchor_day_counts_what_dossier_flags_says(self) -> None:
         facts = random_facts(400, seed=23)
@@ -104,6 +118,21 @@ class TestContributions:
         for f in random_facts(200, seed=29):
             reduced = DossierFact(**{name: getattr(f, name) for name in FLAG_INPUTS})
             assert contributions(reduced) == contributions(f)
+
+    def test_half_months_tile_every_window(self) -> None:
+        for w in [*windows(), custom_window(date(2024, 2, 15), date(2024, 2, 29))]:
+            halves, runs = window_spans(w.first_on, w.last_on)
+            days = [d for first, last in runs for d in _days(first, last)]
+            if halves is not None:
+                starts = [d for d in _days(*halves) if d.day in (1, 15)]
+                days += [d for d in _days(starts[0], w.last_on) if half_month_start(d) in starts]
+                assert all(half_month_start(d) == d for d in (halves[0], halves[1]))
+            assert sorted(days) == list(_days(w.first_on, w.last_on)), w.label
+        assert window_spans(date(2024, 6, 15), date(2024, 9, 14)) == ((date(2024, 6, 15), date(2024, 9, 1)), [])
+        assert window_spans(date(2024, 7, 3), date(2024, 8, 20)) == (
+            (date(2024, 7, 15), date(2024, 8, 1)),
+            [(date(2024, 7, 3), date(2024, 7, 14)), (date(2024, 8, 15), date(2024, 8, 20))],
+        )
 
     def test_delta_is_new_minus_old_and_only_what_moves(self) -> None:
         old, new = random_facts(50, seed=31), random_facts(50, seed=37)
@@ -229,12 +258,12 @@ class TestTheFoldKeepsThemEqualToARecount:
         late_receipt = Dossier(f"{PROVINCE_AGENCY}-M2", received_at=vn(2024, 2, 5), due_at=vn(2024, 2, 6))
         late_receipt.resolve(vn(2024, 2, 9))
         await feeder.feed(late_receipt.envelopes()[1:])  # finished before its receipt is known: counted nowhere
-        assert {k[1] for k in await stored_rows(engine)} == {"received", "desk_received"}
+        assert {k[2] for k in await stored_rows(engine)} == {"received", "desk_received"}
         d.resolve(vn(2024, 2, 2, 23, 30)).rate(vn(2024, 2, 4), Rating.SATISFIED)
         await feeder.feed(d.envelopes()[1:] + late_receipt.envelopes()[:1])
         rows = await stored_rows(engine)
-        finished = {k: v for k, v in rows.items() if k[1] == "finished"}
-        assert [(k[0], v["finished"], v.get("finished_in_time", 0)) for k, v in sorted(finished.items())] == [
+        finished = {k: v for k, v in rows.items() if k[2] == "finished" and k[0] == "day"}
+        assert [(k[1], v["finished"], v.get("finished_in_time", 0)) for k, v in sorted(finished.items())] == [
             (date(2024, 2, 2), 1, 1),
             (date(2024, 2, 9), 1, 0),
         ]

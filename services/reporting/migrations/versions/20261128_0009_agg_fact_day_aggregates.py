@@ -59,6 +59,7 @@ LATE_NOTED_AFTER_FINISH = "outcome = 'late' AND (apologised_at > finished_at OR 
 def upgrade() -> None:
     op.create_table(
         "fact_day_aggregate",
+        sa.Column("span", sa.String(length=10), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("anchor", sa.String(length=24), nullable=False),
         sa.Column("level", sa.String(length=30), nullable=False),
@@ -68,6 +69,7 @@ def upgrade() -> None:
         sa.Column("procedure_code", sa.String(length=20), nullable=False),
         *(sa.Column(name, sa.Integer(), server_default=sa.text("0"), nullable=False) for name in COUNTERS),
         sa.PrimaryKeyConstraint(
+            "span",
             "day",
             "anchor",
             "level",
