@@ -79,6 +79,8 @@ ANCHORS: dict[str, tuple[str, ...]] = {
     "desk_received": ("received",),
 }
 COUNTERS: tuple[str, ...] = tuple(dict.fromkeys(name for flags in ANCHORS.values() for name in flags))
+# counted whenever the apology or explanation came: a window takes off those that came at or after its end
+LATE_NOTED: tuple[str, ...] = ("late_apologised", "late_apologised_in_time", "late_explained")
 # The per-procedure counts (indicators.PROCEDURE_FLAGS) are counters of the same rows: "fee_received" is
 # "received_fee" (received in the window with a fee payable).
 PROCEDURE_COUNTERS: dict[str, str] = {

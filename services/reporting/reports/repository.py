@@ -12,7 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.auth import AgencyScope
 from services.reporting import models as m
-from services.reporting.fold.aggregates import COUNTERS, DAY, HALF_MONTH, PROCEDURE_COUNTERS, window_spans
+from services.reporting.fold.aggregates import (
+    COUNTERS,
+    DAY,
+    HALF_MONTH,
+    LATE_NOTED,
+    PROCEDURE_COUNTERS,
+    window_spans,
+)
 from services.reporting.models import (
     LATE_NOTED_AFTER_FINISH,
     agency_t,
@@ -355,12 +362,27 @@ async def drill_down(
         names = await session.execute(select(t.c.sector_code, t.c.sector_name).where(*filters).distinct())
         keep = [code for code, name in names if where.matches_sector(code, name)]
         filters.append(t.c.sector_code.in_(keep))
-    total = (await session.execute(select(func.count()).select_from(t).where(*filters))).scalar_one()
+    if flag in COUNTERS and flag not in LATE_NOTED and (where is None or not where.has_sector_filter()):
+        total = await _anchored_total(session, w, flag, where)
+    else:
+        total = (await session.execute(select(func.count()).select_from(t).where(*filters))).scalar_one()
     page = [*filters, t.c.dossier_code > after] if after is not None else filters
     codes = (
         await session.execute(select(t.c.dossier_code).where(*page).order_by(t.c.dossier_code).limit(limit))
     ).scalars()
     return int(total), list(codes)
+
+
+async def _anchored_total(session: AsyncSession, w: Window, flag: str, where: Scope | None) -> int:
+    """How many dossiers an anchored flag counts in ``w`` and the scope: a sum of day aggregate rows, where counting
+    the facts would read every one of them a second time besides the page."""
+    a = aggregate_t
+    query = select(func.coalesce(func.sum(a.c[flag]), 0)).where(
+        days_of(w),
+        a.c.anchor != "desk_received",
+        *scope_where(where, a.c.level, a.c.agency_code, a.c.sector_code, a.c.procedure_code),
+    )
+    return int((await session.execute(query)).scalar_one())
 
 
 async def facts(session: AsyncSession, codes: Sequence[str] | None = None) -> list[m.DossierFact]:
