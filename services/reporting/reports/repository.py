@@ -47,6 +47,7 @@ from services.reporting.reports.sql import (
     flag_conditions,
     in_progress_at,
     in_window,
+    instant_parts,
     overdue_at,
     parts,
     relevant,
@@ -89,7 +90,6 @@ async def grouped(
     when no procedure-based indicator is asked for.
     """
     t = fact_t
-    conds = flag_conditions(w)
     if where is not None and (where.agencies is not None or where.area_kinds is not None):
         by_agency = True
     agency_col = t.c.handling_agency_code if by_agency else literal(None, type_=t.c.handling_agency_code.type)
@@ -101,21 +101,29 @@ async def grouped(
         t.c.sector_name,
     ]
     scoped = scope_where(where, t.c.handling_level, t.c.handling_agency_code, t.c.sector_code, t.c.procedure_code)
-    pconds = {
-        "resolved": conds["resolved"],
-        "resolved_e_result": conds["resolved_e_result"],
-        "fee_received": and_(conds["received"], t.c.fee_payable.is_(True)),
-    }
     g = GroupedData(window=w)
     dossiers: dict[GroupKey, dict[str, int]] = {}
     if aggregates:
         await _anchored_from_aggregates(session, w, where, by_agency, procedures, dossiers, g.procedures)
+        # (building every flag's SQL for parts read from the aggregates would cost more Python than their reads)
+        conds: dict[str, Any] = {}
+        pconds: dict[str, Any] = {}
+        window_parts = instant_parts(w, _dialect(session))
+    else:
+        conds = flag_conditions(w)
+        pconds = {
+            "resolved": conds["resolved"],
+            "resolved_e_result": conds["resolved_e_result"],
+            "fee_received": and_(conds["received"], t.c.fee_payable.is_(True)),
+        }
+        window_parts = parts(w, _dialect(session))
     # Each part reads only the rows its flags can count, through an index; the parts' flags are disjoint except
     # "late" and its two sub-flags, whose finished part and overdue part are disjoint sets of dossiers and add up.
-    for part in parts(w, _dialect(session)):
-        if aggregates and part.anchor is not None:
-            continue
-        columns = [count_if(part.conditions.get(name, conds[name])).label(name) for name in part.flags]
+    for part in window_parts:
+        columns = [
+            count_if(part.conditions[name] if name in part.conditions else conds[name]).label(name)
+            for name in part.flags
+        ]
         query: Select[Any] = select(*keys, *columns).where(*part.where, *scoped).group_by(*group_by)
         for row in await session.execute(query):
             mapping = row._mapping

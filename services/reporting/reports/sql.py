@@ -162,10 +162,8 @@ def parts(w: Window, dialect: str) -> list[Part]:
     """The parts of window ``w``. A dossier counts only once its receipt is known (``indicators.dossier_flags``):
     a finishing or rating event folded before the receipt counts nowhere yet."""
     t = fact_t
-    conds = flag_conditions(w)
     fin = in_window(w, t.c.finished_at)
     finished_late = and_(fin, t.c.outcome == "late")
-    overdue_end = conds["overdue_end"]
     known = t.c.received_at.is_not(None)
     return [
         Part(
@@ -222,6 +220,25 @@ def parts(w: Window, dialect: str) -> list[Part]:
             anchor="finished",
         ),
         Part(
+            [in_window(w, t.c.pause_started_at), known],
+            ("supplement_requested", "supplement_requested_late"),
+            anchor="supplement_requested",
+        ),
+        Part([in_window(w, t.c.withdrawn_at), known], ("withdrawn",), anchor="withdrawn"),
+        Part([in_window(w, t.c.rated_at), known], ("rated", "rated_satisfied"), anchor="rated"),
+        *instant_parts(w, dialect),
+    ]
+
+
+def instant_parts(w: Window, dialect: str) -> list[Part]:
+    """The parts at an instant (in progress at the window's end, carried over at its start), each with the condition
+    of every flag it counts: what the day aggregates cannot hold, built alone when the rest comes from them."""
+    t = fact_t
+    in_progress_end = in_progress_at(t, w.end)
+    overdue = overdue_at(t, w.end)
+    overdue_end = and_(in_progress_end, overdue)
+    return [
+        Part(
             open_at(t, w.end, dialect),
             (
                 "in_progress_end",
@@ -234,18 +251,14 @@ def parts(w: Window, dialect: str) -> list[Part]:
             ),
             (),
             {
+                "in_progress_end": in_progress_end,
+                "overdue_end": overdue_end,
+                "within_deadline_end": and_(in_progress_end, ~overdue),
                 "late": overdue_end,
                 "late_apologised": and_(overdue_end, t.c.apologised_at < w.end),
                 "late_apologised_in_time": and_(overdue_end, t.c.apologised_at < w.end, t.c.apology_in_time.is_(True)),
                 "late_explained": and_(overdue_end, t.c.explained_at < w.end),
             },
         ),
-        Part(
-            [in_window(w, t.c.pause_started_at), known],
-            ("supplement_requested", "supplement_requested_late"),
-            anchor="supplement_requested",
-        ),
-        Part(open_at(t, w.start, dialect), ("carried_over",)),
-        Part([in_window(w, t.c.withdrawn_at), known], ("withdrawn",), anchor="withdrawn"),
-        Part([in_window(w, t.c.rated_at), known], ("rated", "rated_satisfied"), anchor="rated"),
+        Part(open_at(t, w.start, dialect), ("carried_over",), (), {"carried_over": in_progress_at(t, w.start)}),
     ]
