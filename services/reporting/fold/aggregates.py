@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
+from operator import attrgetter
 
 from services.reporting.fold.facts import DossierFact
 from services.reporting.reports.indicators import dossier_flags
@@ -133,6 +134,8 @@ FLAG_INPUTS: tuple[str, ...] = (
     "fully_online",
 )
 
+_flag_inputs = attrgetter(*FLAG_INPUTS)
+
 # (day, anchor, level, agency, sector code, sector name, procedure code); the agency and level are the handling ones
 # except for "desk_received"
 Key = tuple[date, str, str | None, str | None, str | None, str | None, str | None]
@@ -183,9 +186,21 @@ def contributions(f: DossierFact) -> dict[Key, Counts]:
 
 def delta(old: Iterable[DossierFact], new: Iterable[DossierFact]) -> dict[Key, Counts]:
     """What the day rows change by when facts ``old`` become ``new``: new contributions minus old ones, only the
-    rows and counters that change (a batch mostly moves a few counters of a few rows per dossier)."""
+    rows and counters that change (a batch mostly moves a few counters of a few rows per dossier). A dossier whose
+    flag inputs did not change (a return, a payment, a document) is skipped without computing its contributions."""
+    before = {f.dossier_code: f for f in old}
+    removed: list[DossierFact] = []
+    added: list[DossierFact] = []
+    for f in new:
+        was = before.pop(f.dossier_code, None)
+        if was is not None and _flag_inputs(was) == _flag_inputs(f):
+            continue
+        if was is not None:
+            removed.append(was)
+        added.append(f)
+    removed.extend(before.values())
     change: dict[Key, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for sign, facts in ((-1, old), (1, new)):
+    for sign, facts in ((-1, removed), (1, added)):
         for f in facts:
             for key, counts in contributions(f).items():
                 row = change[key]

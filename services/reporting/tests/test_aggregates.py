@@ -144,6 +144,11 @@ class TestContributions:
                         totals[key][name] += sign * n
         assert change == {k: {n: c for n, c in v.items() if c} for k, v in totals.items() if any(v.values())}
         assert delta(old, old) == {}
+        returned = [replace(f, returned_at=f.finished_at, result_count=2) for f in old]  # no flag input moved
+        assert delta(old, returned) == {}
+        assert delta([], old[:1]) == contributions(old[0]) and delta(old[:1], []) == {
+            k: {n: -c for n, c in v.items()} for k, v in contributions(old[0]).items()
+        }
 
 
 # ---------------------------------------------------------------------------------------------------- the fold
