@@ -147,11 +147,19 @@ class Part:
 def open_at(t: Any, at: datetime, dialect: str) -> list[Any]:
     """Rows in progress at ``at`` (received before it, not closed before it). On PostgreSQL the same test as a
     range containment, which the GiST index on (received_at, closed_at] answers without reading closed dossiers."""
-    where = [t.c.received_at.is_not(None), in_progress_at(t, at)]
-    if dialect == "postgresql":
-        span = func.tstzrange(t.c.received_at, t.c.closed_at, literal("(]"))
-        where.append(span.op("@>")(cast_instant(at)))
-    return where
+    if dialect != "postgresql":
+        return [t.c.received_at.is_not(None), in_progress_at(t, at)]
+    span = func.tstzrange(t.c.received_at, t.c.closed_at, literal("(]"))
+    instant = cast_instant(at)
+    # The same test as in_progress_at, written so that no b-tree index matches it: offered "finished_at IS NULL OR
+    # finished_at >= T", the planner ANDed the GiST index's ~2k rows with a bitmap of every fact finished after T
+    # or never (~120k of 1M), ten times the work of the GiST index alone.
+    return [
+        span.op("@>")(instant),
+        func.coalesce(t.c.received_at, instant) < instant,
+        func.coalesce(t.c.finished_at, instant) >= instant,
+        func.coalesce(t.c.withdrawn_at, instant) >= instant,
+    ]
 
 
 def cast_instant(at: datetime) -> Any:
