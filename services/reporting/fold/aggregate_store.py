@@ -165,6 +165,7 @@ def recount_statements(dialect: str) -> list[Executable]:
                 or_(*(conds[name] for name in names)),
             )
             .group_by(day, *dims)
+            .order_by(day, *dims)
         )
         statements.append(insert(aggregate_t).from_select([*KEY_COLUMNS, *names], query))
     a = aggregate_t
@@ -174,6 +175,7 @@ def recount_statements(dialect: str) -> list[Executable]:
         select(literal(HALF_MONTH), half, *keys, *(func.sum(a.c[c]) for c in COUNTERS))
         .where(a.c.span == DAY)
         .group_by(half, *keys)
+        .order_by(half, *keys)  # a window's half-month rows on neighbouring pages, not one page each
     )
     statements.append(insert(aggregate_t).from_select([*KEY_COLUMNS, *COUNTERS], rollup))
     return statements
