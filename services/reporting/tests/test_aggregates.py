@@ -5,9 +5,11 @@ facts whatever order events arrive in; and the reports read from them give what 
 from __future__ import annotations
 
 import random
+import uuid
 from collections import defaultdict
 from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,9 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.common.contract.envelope import Envelope
 from libs.common.contract.events import Channel, PaymentChannel, Rating, TransferMode
-from libs.common.db import session_factory
+from libs.common.db import create_engine, session_factory
+from libs.common.testing import create_postgres_database, drop_postgres_database, postgres_server_url, unique_name
 from services.reporting import models as m
 from services.reporting.fold import aggregate_store
+from services.reporting.fold import repository as fold_repository
 from services.reporting.fold.aggregates import (
     ANCHORS,
     COUNTERS,
@@ -47,6 +51,7 @@ from services.reporting.tests.factory import (
     vn,
 )
 from services.reporting.tests.test_indicators import random_facts
+from services.reporting.tests.test_migration_pseudonym import _step
 
 
 def windows() -> list[Window]:
@@ -285,3 +290,36 @@ class TestTheFoldKeepsThemEqualToARecount:
 
 def test_counters_are_dossier_flags() -> None:
     assert set(COUNTERS) <= set(DOSSIER_FLAGS)
+
+
+class TestTheMigration:
+    @pytest.mark.asyncio
+    async def test_creating_the_table_counts_the_facts_already_there(self, backend: str, tmp_path: Path) -> None:
+        server = postgres_server_url() if backend == "postgres" else None
+        if backend == "postgres" and server is None:
+            pytest.skip("PostgreSQL not available")
+        name = unique_name("test_reporting_aggregates")
+        url = (
+            await create_postgres_database(server, name)
+            if server is not None
+            else f"sqlite+aiosqlite:///{tmp_path / f'r-{uuid.uuid4().hex[:6]}.db'}"
+        )
+        facts = random_facts(60, seed=47)
+        engine = create_engine(url)
+        try:
+            await _step(url, "upgrade", "0008_transparency")
+            async with session_factory(engine)() as session, session.begin():
+                await fold_repository.upsert_facts(session, facts)
+            await _step(url, "upgrade", "head")
+            await engine.dispose()
+            rows = await stored_rows(engine)
+        finally:
+            await engine.dispose()
+            if server is not None:
+                await drop_postgres_database(server, name)
+        expected: dict[tuple[Any, ...], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for key, counts in delta([], facts).items():
+            for span, first in (("day", key[0]), ("half_month", half_month_start(key[0]))):
+                for n, c in counts.items():
+                    expected[(span, first, key[1], *(p or "" for p in key[2:]))][n] += c
+        assert rows == {k: dict(v) for k, v in expected.items()}
