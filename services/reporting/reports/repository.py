@@ -43,11 +43,12 @@ from services.reporting.reports.indicators import (
 from services.reporting.reports.periods import Window
 from services.reporting.reports.scope import Scope
 from services.reporting.reports.sql import (
+    Part,
     count_if,
     flag_conditions,
     in_progress_at,
     in_window,
-    instant_parts,
+    open_part,
     overdue_at,
     parts,
     relevant,
@@ -77,6 +78,7 @@ async def grouped(
     agencies: dict[str, AgencyInfo] | None = None,
     catalogue: list[ProcedureInfo] | None = None,
     aggregates: bool = True,
+    instants: dict[tuple[datetime, bool], dict[GroupKey, dict[str, int]]] | None = None,
 ) -> GroupedData:
     """Additive counts of window ``w`` per (level, agency, sector) — the SQL twin of ``indicators.group_facts``.
 
@@ -84,6 +86,7 @@ async def grouped(
     in it) are sums of the fold's day aggregates over the window's days; the counts at an instant (in progress and
     overdue at the end, carried over at the start) are read from the facts through the open-span index.
     ``aggregates=False`` reads everything from the facts (the aggregates' own check, and a way round them).
+    ``instants`` keeps the counts at each instant between calls with the same ``where`` (one report's windows).
 
     ``by_agency=False`` groups by level and sector only (the agency key is then None), which is all a report needs
     when no section or target names an agency or an area kind; ``procedures=False`` skips the per-procedure counts
@@ -103,12 +106,25 @@ async def grouped(
     scoped = scope_where(where, t.c.handling_level, t.c.handling_agency_code, t.c.sector_code, t.c.procedure_code)
     g = GroupedData(window=w)
     dossiers: dict[GroupKey, dict[str, int]] = {}
+    conds: dict[str, Any] = {}
+    pconds: dict[str, Any] = {}
+    window_parts: list[Part] = []
     if aggregates:
         await _anchored_from_aggregates(session, w, where, by_agency, procedures, dossiers, g.procedures)
-        # (building every flag's SQL for parts read from the aggregates would cost more Python than their reads)
-        conds: dict[str, Any] = {}
-        pconds: dict[str, Any] = {}
-        window_parts = instant_parts(w, _dialect(session))
+        # The instant parts: the dossiers in progress at the end, and at the start (carried over). Consecutive
+        # windows share instants (a quarter's start is the previous quarter's end; the year to date ends with the
+        # quarter), so a report over several windows reads each instant once.
+        for at, counted in ((w.end, _AT_END), (w.start, _AT_START)):
+            cache_key = (at, by_agency)
+            found = instants.get(cache_key) if instants is not None else None
+            if found is None:
+                found = await _open_at(session, at, keys, group_by, scoped)
+                if instants is not None:
+                    instants[cache_key] = found
+            for key, open_counts in found.items():
+                counts = dossiers.setdefault(key, dict.fromkeys(DOSSIER_FLAGS, 0))
+                for source, name in counted:
+                    counts[name] += open_counts[source]
     else:
         conds = flag_conditions(w)
         pconds = {
@@ -213,6 +229,34 @@ async def grouped(
     return g
 
 
+# built once: 35 sum() expressions per window were a visible share of a report's Python time (py-spy)
+_SUMS = [func.sum(aggregate_t.c[name]) for name in COUNTERS]
+_PROCEDURE_SUMS = [func.sum(aggregate_t.c[name]) for name in PROCEDURE_COUNTERS.values()]
+_OPEN_FLAGS = (
+    "in_progress_end",
+    "overdue_end",
+    "within_deadline_end",
+    "late",
+    "late_apologised",
+    "late_apologised_in_time",
+    "late_explained",
+)
+_AT_END = tuple((name, name) for name in _OPEN_FLAGS)
+_AT_START = (("in_progress_end", "carried_over"),)
+
+
+async def _open_at(
+    session: AsyncSession, at: datetime, keys: list[Any], group_by: list[Any], scoped: list[Any]
+) -> dict[GroupKey, dict[str, int]]:
+    part = open_part(at, _dialect(session))
+    columns = [count_if(part.conditions[name]).label(name) for name in part.flags]
+    query: Select[Any] = select(*keys, *columns).where(*part.where, *scoped).group_by(*group_by)
+    return {
+        (row[0], row[1], row[2], row[3]): {name: int(row._mapping[name]) for name in part.flags}
+        for row in await session.execute(query)
+    }
+
+
 def days_of(w: Window) -> ColumnElement[bool]:
     """The day aggregate rows that tile window ``w``: its whole half months, and day rows for the days outside."""
     a = aggregate_t
@@ -250,7 +294,7 @@ async def _anchored_from_aggregates(
         a.c.anchor != "desk_received",
         *scope_where(where, a.c.level, a.c.agency_code, a.c.sector_code, a.c.procedure_code),
     ]
-    query: Select[Any] = select(*keys, *(func.sum(a.c[name]) for name in COUNTERS)).where(*filters).group_by(*group_by)
+    query: Select[Any] = select(*keys, *_SUMS).where(*filters).group_by(*group_by)
     for row in await session.execute(query):
         counts = dossiers.setdefault(
             (_none(row[0]), _none(row[1]), _none(row[2]), _none(row[3])), dict.fromkeys(DOSSIER_FLAGS, 0)
@@ -260,9 +304,7 @@ async def _anchored_from_aggregates(
         counts["late"] += int(row[4 + COUNTERS.index("finished_late")])
     if procedures:
         pquery: Select[Any] = (
-            select(*keys, a.c.procedure_code, *(func.sum(a.c[c]) for c in PROCEDURE_COUNTERS.values()))
-            .where(*filters)
-            .group_by(*group_by, a.c.procedure_code)
+            select(*keys, a.c.procedure_code, *_PROCEDURE_SUMS).where(*filters).group_by(*group_by, a.c.procedure_code)
         )
         for row in await session.execute(pquery):
             pkey: ProcedureKey = (_none(row[0]), _none(row[1]), _none(row[2]), _none(row[3]), _none(row[4]))

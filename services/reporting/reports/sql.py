@@ -242,31 +242,39 @@ def instant_parts(w: Window, dialect: str) -> list[Part]:
     """The parts at an instant (in progress at the window's end, carried over at its start), each with the condition
     of every flag it counts: what the day aggregates cannot hold, built alone when the rest comes from them."""
     t = fact_t
-    in_progress_end = in_progress_at(t, w.end)
-    overdue = overdue_at(t, w.end)
-    overdue_end = and_(in_progress_end, overdue)
     return [
-        Part(
-            open_at(t, w.end, dialect),
-            (
-                "in_progress_end",
-                "overdue_end",
-                "within_deadline_end",
-                "late",
-                "late_apologised",
-                "late_apologised_in_time",
-                "late_explained",
-            ),
-            (),
-            {
-                "in_progress_end": in_progress_end,
-                "overdue_end": overdue_end,
-                "within_deadline_end": and_(in_progress_end, ~overdue),
-                "late": overdue_end,
-                "late_apologised": and_(overdue_end, t.c.apologised_at < w.end),
-                "late_apologised_in_time": and_(overdue_end, t.c.apologised_at < w.end, t.c.apology_in_time.is_(True)),
-                "late_explained": and_(overdue_end, t.c.explained_at < w.end),
-            },
-        ),
+        open_part(w.end, dialect),
         Part(open_at(t, w.start, dialect), ("carried_over",), (), {"carried_over": in_progress_at(t, w.start)}),
     ]
+
+
+def open_part(at: datetime, dialect: str) -> Part:
+    """The dossiers in progress at ``at``, with the flags a window ending at ``at`` counts on them (within the
+    deadline or overdue then, and for overdue ones an apology or explanation recorded before then). Read as a
+    window's start, its "in_progress_end" is that window's "carried_over"."""
+    t = fact_t
+    in_progress = in_progress_at(t, at)
+    overdue = overdue_at(t, at)
+    overdue_then = and_(in_progress, overdue)
+    return Part(
+        open_at(t, at, dialect),
+        (
+            "in_progress_end",
+            "overdue_end",
+            "within_deadline_end",
+            "late",
+            "late_apologised",
+            "late_apologised_in_time",
+            "late_explained",
+        ),
+        (),
+        {
+            "in_progress_end": in_progress,
+            "overdue_end": overdue_then,
+            "within_deadline_end": and_(in_progress, ~overdue),
+            "late": overdue_then,
+            "late_apologised": and_(overdue_then, t.c.apologised_at < at),
+            "late_apologised_in_time": and_(overdue_then, t.c.apologised_at < at, t.c.apology_in_time.is_(True)),
+            "late_explained": and_(overdue_then, t.c.explained_at < at),
+        },
+    )

@@ -268,6 +268,22 @@ class TestTheFoldKeepsThemEqualToARecount:
                     ], (w.label, scope, "pushed into SQL")
 
     @pytest.mark.asyncio
+    async def test_windows_sharing_instants_read_them_once(self, engine: AsyncEngine, feeder: Feeder) -> None:
+        await feeder.feed(shuffled_with_duplicates(lives(80, seed=53), seed=59), batch_size=50)
+        consecutive = [calendar_window("month", 2024, m) for m in (1, 2, 3, 4)] + [
+            custom_window(date(2024, 1, 1), date(2024, 4, 30))  # ends where April ends, starts where January does
+        ]
+        instants: dict[Any, Any] = {}
+        async with session_factory(engine)() as session:
+            for w in consecutive:
+                shared = await repository.grouped(session, w, instants=instants)
+                alone = await repository.grouped(session, w, aggregates=False)
+                assert shared.comparable() == alone.comparable(), w.label
+                if w.first_on > date(2024, 1, 2):  # the first receipts are on 2 January
+                    assert any(c["carried_over"] for c in shared.dossiers.values()), w.label
+        assert len(instants) == 5  # 1 Jan, 1 Feb, 1 Mar, 1 Apr, 1 May: each read once
+
+    @pytest.mark.asyncio
     async def test_a_refold_that_moves_a_dossier_moves_its_counts(self, engine: AsyncEngine, feeder: Feeder) -> None:
         d = Dossier(f"{PROVINCE_AGENCY}-M1", received_at=vn(2024, 2, 1), due_at=vn(2024, 2, 3))
         await feeder.feed(d.envelopes()[:1])
