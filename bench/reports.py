@@ -7,8 +7,8 @@ the other way round: a handful of template dossiers with different fates (on tim
 open, with fees, at the counter) go through reporting's consumer handler — the real fold writes their facts — and
 those fact rows are then copied N times with COPY, each copy with its own code, agency, level and received time
 spread over four years (so one official quarter holds about N/16 receipts), every other time column shifted with
-it. Only ``dossier_fact`` is filled: the per-dossier ledger stays empty (reports do not read it); tables the fold
-might add later (aggregates) are not filled by this generator and need their own rebuild step here.
+it. Only ``dossier_fact`` is filled: the per-dossier ledger stays empty (reports do not read it); the day aggregates
+the fold keeps beside the facts are then counted from them with the rebuild's recount.
 """
 
 from __future__ import annotations
@@ -132,6 +132,28 @@ async def generate(url: str, dossiers: int) -> None:
         await conn.execute("ANALYZE dossier_fact")
     finally:
         await conn.close()
+    await recount_aggregates(url)
+
+
+async def recount_aggregates(url: str) -> None:
+    """The fold keeps the day aggregates as it writes facts; facts COPYed past it get theirs from the recount."""
+    from libs.common.db import create_engine, session_factory
+    from services.reporting.fold import aggregate_store
+
+    t = time.perf_counter()
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            await aggregate_store.recount(session)
+    finally:
+        await engine.dispose()
+    conn = await pg_connect(url)
+    try:
+        await conn.execute("ANALYZE fact_day_aggregate")
+        rows = await conn.fetchval("SELECT count(*) FROM fact_day_aggregate")
+    finally:
+        await conn.close()
+    print(f"  recounted {rows:,} day aggregate rows in {time.perf_counter() - t:.1f} s", flush=True)
 
 
 async def timed(client: httpx.AsyncClient, path: str, params: dict[str, Any], repeats: int) -> list[float]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, Float, Index, Integer, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from libs.common import db
+from services.reporting.fold.aggregates import COUNTERS
 
 
 class Base(db.Base):
@@ -33,6 +34,9 @@ class DossierEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+LATE_NOTED_AFTER_FINISH = "outcome = 'late' AND (apologised_at > finished_at OR explained_at > finished_at)"
+
+
 class DossierFact(Base):
     """One row per dossier: the digest of its ledger (services.reporting.fold.facts.fold_dossier)."""
 
@@ -40,6 +44,13 @@ class DossierFact(Base):
     __table_args__ = (
         Index("ix_dossier_fact_handling_agency_received", "handling_agency_code", "received_at"),
         Index("ix_dossier_fact_receiving_agency_received", "receiving_agency_code", "received_at"),
+        # late dossiers whose apology or explanation came after they finished (reports.repository.grouped)
+        Index(
+            "ix_dossier_fact_late_noted_after_finish",
+            "finished_at",
+            postgresql_where=text(LATE_NOTED_AFTER_FINISH),
+            sqlite_where=text(LATE_NOTED_AFTER_FINISH),
+        ),
     )
 
     dossier_code: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -223,7 +234,38 @@ class PlanTarget(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
-PROJECTIONS = (DossierEvent, DossierFact, PaymentTxn, WaitVisit, ProcedureState, Agency, Plan, PlanTarget)
+class FactDayAggregate(Base):
+    """The facts' additive counts per local day, anchor and group (``fold.aggregates``), kept by the fold in the
+    transaction that changes the facts and rebuildable from them (``fold.aggregate_store.recount``). A key part that
+    the fact leaves empty is stored as '' (a primary key has no nulls) and read back as None."""
+
+    __table__ = Table(
+        "fact_day_aggregate",
+        Base.metadata,
+        Column("span", String(10), primary_key=True),  # "day", or "half_month" (day = its first day)
+        Column("day", Date, primary_key=True),
+        Column("anchor", String(24), primary_key=True),
+        Column("level", String(30), primary_key=True),  # handling level; receiving level for "desk_received"
+        Column("agency_code", String(40), primary_key=True),  # handling agency; receiving agency for "desk_received"
+        Column("sector_code", String(40), primary_key=True),
+        Column("sector_name", String(300), primary_key=True),
+        Column("procedure_code", String(20), primary_key=True),
+        *(Column(name, Integer, nullable=False, server_default=text("0")) for name in COUNTERS),
+    )
+    __tablename__ = "fact_day_aggregate"
+
+
+PROJECTIONS = (
+    DossierEvent,
+    DossierFact,
+    PaymentTxn,
+    WaitVisit,
+    ProcedureState,
+    Agency,
+    Plan,
+    PlanTarget,
+    FactDayAggregate,
+)
 
 # Core table handles for the set-based statements of the fold and the reports.
 FACT_COLUMNS = [c.name for c in DossierFact.__table__.columns]
@@ -233,6 +275,7 @@ payment_t = cast(Table, PaymentTxn.__table__)
 visit_t = cast(Table, WaitVisit.__table__)
 procedure_t = cast(Table, ProcedureState.__table__)
 agency_t = cast(Table, Agency.__table__)
+aggregate_t: Table = FactDayAggregate.__table__
 
 
 class PeriodSnapshot(Base):

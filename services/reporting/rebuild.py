@@ -173,7 +173,7 @@ async def rebuild(
             await pipeline.drain()
         loaded = time.perf_counter()
         dossiers = await fold_every_dossier(engine)
-        # ---- All facts are written here: whatever is derived from the facts as a whole is recounted after this line.
+        # All facts are written here, and the day aggregates with them (``handlers.write_facts``): nothing to recount.
         return RebuildResult(
             result.records, result.partitions, time.perf_counter() - started, dossiers, loaded - started
         )

@@ -30,7 +30,7 @@ from libs.common.contract.events import (
 from libs.common.contract.registry import EventRegistry, UnknownEventType
 from libs.common.logging import get_logger
 from libs.common.messaging.consumer import BatchHandler, parsed_payload
-from services.reporting.fold import repository
+from services.reporting.fold import aggregate_store, repository
 from services.reporting.fold.facts import DossierFact, fold_dossier
 from services.reporting.fold.ledger import DOSSIER_EVENTS, LedgerEvent
 from services.reporting.models import agency_t, procedure_t
@@ -106,8 +106,11 @@ async def fold_batch(
 
 async def write_facts(session: AsyncSession, facts: Sequence[DossierFact]) -> None:
     """Every fact the fold writes goes through here (the live fold per batch, the rebuild per chunk of dossiers):
-    the one place where whatever is derived from facts in the same transaction belongs."""
+    the one place where whatever is derived from facts in the same transaction belongs: the day aggregates move by
+    the new facts' contributions minus the stored ones (the caller holds the dossiers' fold locks)."""
+    stored = await aggregate_store.current_facts(session, [f.dossier_code for f in facts])
     await repository.upsert_facts(session, facts)
+    await aggregate_store.replace_facts(session, stored, facts)
 
 
 @dataclass

@@ -42,6 +42,7 @@ class GroupCache:
         self.by_agency = by_agency
         self.procedures = procedures
         self.cache: dict[Window, GroupedData] = {}
+        self.instants: dict[tuple[datetime, bool], dict[Any, dict[str, int]]] = {}
 
     async def load(self, windows: Sequence[Window]) -> None:
         await repository.tune_for_reports(self.session)
@@ -57,6 +58,7 @@ class GroupCache:
                     procedures=self.procedures,
                     agencies=agencies,
                     catalogue=catalogue,
+                    instants=self.instants,
                 )
 
     def __call__(self, w: Window) -> GroupedData:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.common.db import session_factory
 from services.reporting import models as m
+from services.reporting.fold import aggregate_store
 from services.reporting.fold import repository as fold_repository
 from services.reporting.fold.facts import DossierFact, PaymentTxn
 from services.reporting.reports import repository
@@ -502,6 +503,7 @@ CATALOGUE = TestCatalogue.CATALOGUE
 async def store(engine: AsyncEngine, facts: list[DossierFact], visits: list[VisitRow]) -> None:
     async with session_factory(engine)() as session, session.begin():
         await fold_repository.upsert_facts(session, facts)
+        await aggregate_store.recount(session)  # facts written past the fold: their day aggregates counted from them
         await session.execute(
             insert(m.Agency),
             [
