@@ -17,10 +17,13 @@ from libs.common.audit import (
     audit_log,
     audit_metadata,
     personal_data_reads,
+    principal_rows,
     record,
+    record_principal,
     seal,
     verify,
 )
+from libs.common.auth import AgencyScope, Principal, Role
 from libs.common.db import create_engine, session_factory, transaction
 from libs.common.testing import create_postgres_database, drop_postgres_database, postgres_server_url, unique_name
 
@@ -141,3 +144,43 @@ async def test_the_citizen_sees_agencies_not_officers(sessions: async_sessionmak
         ("000.00.00.H56", "read"),
     ]
     assert reads[0].at == T0
+
+
+async def test_a_list_read_appends_one_row_per_dossier_in_order(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """A page of dossiers shown is one statement (arrays on PostgreSQL): the rows are exactly ``principal_rows``, in
+    the order given, and seal into a chain that verifies."""
+    officer = Principal(
+        "officer-7", frozenset({Role.LEADER}), AgencyScope(frozenset({"000.17.22.H56"})), display_name="Trần Thị B"
+    )
+    codes = [f"000.17.22.H56-260302-{n:04d}" for n in (3, 1, 2)]
+    agencies = [("000.00.00.H56", "000.17.22.H56"), ("000.00.00.H56",), (None,)]
+    detail = {"list": "indicator on_time_rate denominator"}
+    async with transaction(sessions) as session:
+        await record_principal(
+            session,
+            officer,
+            at=T0,
+            action=AuditAction.EXPORT,
+            subject_kind="dossier",
+            subject_ids=codes,
+            personal_data=True,
+            agencies=agencies,
+            detail=detail,
+        )
+    expected = principal_rows(
+        officer,
+        at=T0,
+        action=AuditAction.EXPORT,
+        subject_kind="dossier",
+        subject_ids=codes,
+        personal_data=True,
+        agencies=agencies,
+        detail=detail,
+    )
+    columns = list(expected[0])
+    async with transaction(sessions) as session:
+        stored = (await session.execute(audit_log.select().order_by(audit_log.c.id))).mappings().all()
+    assert [{c: row[c] for c in columns} for row in stored] == expected
+    assert [row["actor_agency"] for row in stored] == ["000.17.22.H56", "000.17.22.H56", "000.17.22.H56"]
+    await _seal_all(sessions)
+    assert (await _verify(sessions)).ok

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.db import UtcDateTime, insert_ignoring_conflicts, upsert
 from libs.common.messaging.tables import dead_letter, inbox
+from libs.common.prepared import driver_connection
 from services.reporting import models as m
 from services.reporting.fold.facts import DossierFact, PaymentTxn
 from services.reporting.fold.ledger import LedgerEvent
@@ -54,13 +55,6 @@ async def lock_fold(session: AsyncSession, dossier_codes: Iterable[str], replica
         await session.execute(
             text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS bigint[])) AS k"), {"keys": keys}
         )
-
-
-async def _driver(session: AsyncSession) -> Any:
-    """The asyncpg connection under the session's transaction (already begun by an earlier statement)."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    return raw.driver_connection
 
 
 def _pg_type(column: Any) -> str:
@@ -107,7 +101,7 @@ async def _pg_bulk_upsert(
         f"INSERT INTO {table.name} ({listed}) SELECT {selected} FROM unnest({unnest}) AS u({listed}) "
         f"ON CONFLICT ({', '.join(key)}) DO {action}"
     )
-    await (await _driver(session)).execute(sql, *arrays)
+    await (await driver_connection(session)).execute(sql, *arrays)
 
 
 # The ledger's columns as the fold passes them: the payload already serialised (``data_json``, pydantic's JSON).
@@ -132,7 +126,7 @@ async def add_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     if _dialect(session) == "postgresql":
-        await (await _driver(session)).execute(_LEDGER_INSERT, *_ledger_arrays(rows))
+        await (await driver_connection(session)).execute(_LEDGER_INSERT, *_ledger_arrays(rows))
         return
     columns = ("event_id", "dossier_code", "name", "recorded_at")
     plain = [{**{c: row[c] for c in columns}, "data": json.loads(row["data_json"])} for row in rows]
@@ -155,7 +149,7 @@ async def add_events_and_read(
     out: dict[str, list[LedgerEvent]] = {code: [] for code in codes}
     for e in known:
         out.setdefault(str(e.data.get("dossier_code")), []).append(e)
-    records = await (await _driver(session)).fetch(
+    records = await (await driver_connection(session)).fetch(
         f"WITH added AS ({_LEDGER_INSERT}) SELECT dossier_code, event_id, name, recorded_at, data::text "
         "FROM dossier_event WHERE dossier_code = ANY($6::text[])",
         *_ledger_arrays(rows),
@@ -175,7 +169,7 @@ async def ledgers(
         out.setdefault(str(e.data.get("dossier_code")), []).append(e)
     skip = [e.event_id for e in known]
     if _dialect(session) == "postgresql":
-        records = await (await _driver(session)).fetch(
+        records = await (await driver_connection(session)).fetch(
             "SELECT dossier_code, event_id, name, recorded_at, data::text FROM dossier_event "
             "WHERE dossier_code = ANY($1::text[]) AND NOT (event_id = ANY($2::text[]))",
             list(codes),
