@@ -43,6 +43,7 @@ from services.reporting.reports.indicators import (
 from services.reporting.reports.periods import Window
 from services.reporting.reports.scope import Scope
 from services.reporting.reports.sql import (
+    OPEN_FLAGS,
     Part,
     count_if,
     flag_conditions,
@@ -232,16 +233,7 @@ async def grouped(
 # built once: 35 sum() expressions per window were a visible share of a report's Python time (py-spy)
 _SUMS = [func.sum(aggregate_t.c[name]) for name in COUNTERS]
 _PROCEDURE_SUMS = [func.sum(aggregate_t.c[name]) for name in PROCEDURE_COUNTERS.values()]
-_OPEN_FLAGS = (
-    "in_progress_end",
-    "overdue_end",
-    "within_deadline_end",
-    "late",
-    "late_apologised",
-    "late_apologised_in_time",
-    "late_explained",
-)
-_AT_END = tuple((name, name) for name in _OPEN_FLAGS)
+_AT_END = tuple((name, name) for name in OPEN_FLAGS)
 _AT_START = (("in_progress_end", "carried_over"),)
 
 

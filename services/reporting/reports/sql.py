@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, DateTime, and_, case, false, func, literal
 from sqlalchemy import cast as sa_cast
 
 from libs.common.db import UtcDateTime
+from services.reporting.fold.aggregates import ANCHORS
 from services.reporting.models import fact_t
 from services.reporting.reports.periods import Window
 from services.reporting.reports.scope import Scope
@@ -176,46 +177,14 @@ def parts(w: Window, dialect: str) -> list[Part]:
     return [
         Part(
             [in_window(w, t.c.received_at)],
-            (
-                "received",
-                "received_online",
-                "received_counter",
-                "received_postal_channel",
-                "received_postal",
-                "received_remote_online",
-                "received_online_identified",
-                "received_all_digitised",
-                "received_reused",
-                "received_synced",
-                "received_fully_online",
-                "received_full_level",
-                "received_full_level_fully_online",
-                "received_fee",
-                "received_fee_paid_online",
-                "transferred",
-                "transferred_electronic",
-            ),
+            ANCHORS["received"],
             ("fee_received",),
             anchor="received",
         ),
         Part(
             [fin, known],
-            (
-                "finished",
-                "finished_early",
-                "finished_on_time",
-                "finished_late",
-                "finished_in_time",
-                "resolved",
-                "resolved_e_result",
-                "resolved_digitised_e_result",
-                "certified",
-                "certified_electronic",
-                "late",
-                "late_apologised",
-                "late_apologised_in_time",
-                "late_explained",
-            ),
+            # "late" as well: finished late in the window (the instant part adds those overdue at its end)
+            (*ANCHORS["finished"], "late"),
             ("resolved", "resolved_e_result"),
             {
                 "late": finished_late,
@@ -229,13 +198,25 @@ def parts(w: Window, dialect: str) -> list[Part]:
         ),
         Part(
             [in_window(w, t.c.pause_started_at), known],
-            ("supplement_requested", "supplement_requested_late"),
+            ANCHORS["supplement_requested"],
             anchor="supplement_requested",
         ),
-        Part([in_window(w, t.c.withdrawn_at), known], ("withdrawn",), anchor="withdrawn"),
-        Part([in_window(w, t.c.rated_at), known], ("rated", "rated_satisfied"), anchor="rated"),
+        Part([in_window(w, t.c.withdrawn_at), known], ANCHORS["withdrawn"], anchor="withdrawn"),
+        Part([in_window(w, t.c.rated_at), known], ANCHORS["rated"], anchor="rated"),
         *instant_parts(w, dialect),
     ]
+
+
+# The flags of dossiers open at an instant (``instant_part``), read from the facts whatever the aggregates hold.
+OPEN_FLAGS: tuple[str, ...] = (
+    "in_progress_end",
+    "overdue_end",
+    "within_deadline_end",
+    "late",
+    "late_apologised",
+    "late_apologised_in_time",
+    "late_explained",
+)
 
 
 def instant_parts(w: Window, dialect: str) -> list[Part]:
@@ -258,15 +239,7 @@ def open_part(at: datetime, dialect: str) -> Part:
     overdue_then = and_(in_progress, overdue)
     return Part(
         open_at(t, at, dialect),
-        (
-            "in_progress_end",
-            "overdue_end",
-            "within_deadline_end",
-            "late",
-            "late_apologised",
-            "late_apologised_in_time",
-            "late_explained",
-        ),
+        OPEN_FLAGS,
         (),
         {
             "in_progress_end": in_progress,
